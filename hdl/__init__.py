@@ -1,0 +1,7 @@
+"""Amaranth 0.5 components of the generated accelerators."""
+
+from .array import WeightStationaryArray
+from .engine import GemmEngine
+from .pe import ProcessingElement
+
+__all__ = ["GemmEngine", "ProcessingElement", "WeightStationaryArray"]

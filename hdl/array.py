@@ -1,0 +1,150 @@
+"""The weight-stationary systolic array: rows of PEs, with skew and deskew registers."""
+
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .hierarchy import add_block
+from .layouts import acc_shape, act_shape, activation_row_layout, weight_row_layout
+from .pe import ProcessingElement, pe_signature
+from .pipeline import delay
+
+__all__ = ["ArrayRow", "WeightStationaryArray", "array_row_signature"]
+
+
+def array_row_signature(cfg):
+    """Ports of :class:`ArrayRow`."""
+    lanes = data.ArrayLayout(acc_shape(cfg), cfg.cols)
+    weights = weight_row_layout(cfg)
+    return wiring.Signature({
+        "act_in": In(act_shape(cfg)),
+        "swap_in": In(unsigned(1)),
+        "psum_in": In(lanes),
+        "psum_out": Out(lanes),
+        "w_chain_in": In(weights),
+        "w_chain_out": Out(weights),
+        "w_shift": In(unsigned(1)),
+    })
+
+
+class ArrayRow(wiring.Component):
+    """One row of C PEs: the activation moves right one PE per cycle; partial sums and the
+    shadow weight chains pass vertically through every PE.
+
+    Parameters
+    ----------
+    cfg : ZeroskipConfig
+    pe_module : str or None
+        Instantiate PEs as this Verilog module (see :func:`~zeroskip.hdl.hierarchy.add_block`).
+
+    Members
+    -------
+    act_in, swap_in : In
+        Activation (and its fold-swap flag) entering PE 0.
+    psum_in, psum_out : In, Out(ArrayLayout(acc_shape, C))
+        Partial sums from the row above, to the row below (registered in each PE).
+    w_chain_in, w_chain_out : In, Out(weight_row_layout)
+        Shadow weight chains from the row below, to the row above.
+    w_shift : In(1)
+    """
+
+    def __init__(self, cfg, *, pe_module=None):
+        self._cfg = cfg
+        self._pe_module = pe_module
+        super().__init__(array_row_signature(cfg))
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        pes = [add_block(m, f"pe_{c}", lambda: ProcessingElement(cfg), pe_signature(cfg),
+                         self._pe_module) for c in range(cfg.cols)]
+        act, swap = self.act_in, self.swap_in
+        for c, pe in enumerate(pes):
+            m.d.comb += [
+                pe.act_in.eq(act),
+                pe.swap_in.eq(swap),
+                pe.psum_in.eq(self.psum_in[c]),
+                self.psum_out[c].eq(pe.psum_out),
+                pe.w_chain_in.eq(self.w_chain_in[c]),
+                self.w_chain_out[c].eq(pe.w_chain_out),
+                pe.w_shift.eq(self.w_shift),
+            ]
+            act, swap = pe.act_out, pe.swap_out
+        return m
+
+
+class WeightStationaryArray(wiring.Component):
+    """R×C weight-stationary array.
+
+    Activations enter row r from the left, skewed by r cycles; they move one PE to the right
+    per cycle. Partial sums move one PE down per cycle; column c's sum leaves the bottom and is
+    deskewed by ``C-1-c`` cycles, so one output row holds ``sum_r act[r] * W[r, c]`` for every
+    column at once, :attr:`latency` cycles after its activation row was presented.
+
+    Weights load through one shadow chain per column, entering at the bottom row and shifting
+    up: after R shifts, the first weight row shifted in sits in row 0. ``act_swap`` marks the
+    first activation row of a fold; every PE adopts its shadow weight when that row reaches it.
+    The shadow chain may be shifted again from :attr:`swap_settle` cycles after that row was
+    presented (the last PE, bottom right, has adopted by then).
+
+    Parameters
+    ----------
+    cfg : ZeroskipConfig
+    row_module, pe_module : str or None
+        Instantiate rows (and, inside rows, PEs) as Verilog modules of these names; see
+        :func:`zeroskip.hdl.verilog.generate_verilog`. Amaranth's simulator needs ``None``.
+
+    Members
+    -------
+    act : In(activation_row_layout)
+    act_swap : In(1)
+    w_row : In(weight_row_layout)
+        Weight row entering the bottom of the shadow chains.
+    w_shift : In(1)
+    psum : Out(ArrayLayout(acc_shape, C))
+        Deskewed column sums.
+    """
+
+    def __init__(self, cfg, *, row_module=None, pe_module=None):
+        self._cfg = cfg
+        self._row_module = row_module
+        self._pe_module = pe_module
+        super().__init__({
+            "act": In(activation_row_layout(cfg)),
+            "act_swap": In(unsigned(1)),
+            "w_row": In(weight_row_layout(cfg)),
+            "w_shift": In(unsigned(1)),
+            "psum": Out(data.ArrayLayout(acc_shape(cfg), cfg.cols)),
+        })
+
+    @property
+    def latency(self):
+        """Cycles from an activation row at :attr:`act` to its sums at :attr:`psum`."""
+        return self._cfg.rows + self._cfg.cols - 1
+
+    @property
+    def swap_settle(self):
+        """Cycles after a swap row is presented until the last PE has adopted its weight."""
+        return self._cfg.rows + self._cfg.cols - 2
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        rows = [add_block(m, f"row_{r}", lambda: ArrayRow(cfg, pe_module=self._pe_module),
+                          array_row_signature(cfg), self._row_module)
+                for r in range(cfg.rows)]
+        for r, row in enumerate(rows):
+            # Row r sees activation row t at cycle t + r: skew at the left edge.
+            m.d.comb += [
+                row.act_in.eq(delay(m, self.act[r], r, name=f"act_skew_{r}")),
+                row.swap_in.eq(delay(m, self.act_swap, r, name=f"swap_skew_{r}")),
+                row.w_shift.eq(self.w_shift),
+                row.psum_in.eq(rows[r - 1].psum_out if r > 0 else 0),
+                row.w_chain_in.eq(rows[r + 1].w_chain_out if r + 1 < cfg.rows else self.w_row),
+            ]
+        bottom = rows[-1].psum_out
+        for c in range(cfg.cols):
+            # Column c leaves the bottom at cycle t + R + c: deskew to t + R + C - 1.
+            m.d.comb += self.psum[c].eq(
+                delay(m, bottom[c], cfg.cols - 1 - c, name=f"psum_deskew_{c}"))
+        return m

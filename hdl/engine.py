@@ -1,0 +1,223 @@
+"""The GEMM engine: streams in, weight-stationary array, on-chip accumulation, results out."""
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .array import WeightStationaryArray
+from .folds import FoldSequencer
+from .layouts import (acc_shape, activation_row_layout, command_layout, result_row_layout,
+                      weight_row_layout)
+from .pipeline import delay
+
+__all__ = ["GemmEngine"]
+
+
+class GemmEngine(wiring.Component):
+    """Computes ``C[M×N] = A[M×K] · W[K×N]`` for any M, K, N up to ``2**dim_width - 1``.
+
+    The GEMM is cut into folds: M tiles of ``acc_depth`` rows, N folds of C columns, K folds of
+    R positions, walked ``for m tile: for n fold: for k fold`` (see
+    :mod:`zeroskip.models.streams` for the exact order of every stream). Each fold loads R×C
+    weights into the array's shadow registers while the previous fold streams, so weight
+    loading is hidden once a tile has enough rows. Partial results of K folds accumulate in an
+    on-chip memory of ``acc_depth`` rows; the last K fold sends finished rows to ``results``.
+
+    Backpressure: ``results`` has a FIFO, and an activation row of a last K fold enters the
+    array only with a FIFO slot reserved for its result. The array itself never stalls, and no
+    stream can lose, duplicate or reorder data. A command with M, K or N equal to zero is
+    accepted and ignored (no results).
+
+    No output of the engine depends combinationally on an input in the same cycle.
+
+    Parameters
+    ----------
+    cfg : ZeroskipConfig
+    row_module, pe_module : str or None
+        See :class:`~zeroskip.hdl.array.WeightStationaryArray`.
+
+    Members
+    -------
+    cmd : In(stream.Signature(command_layout))
+        One command per GEMM; accepted while the engine is idle.
+    weights : In(stream.Signature(weight_row_layout))
+        Rows W[k, n0 : n0+C], ``k_rows`` of them per fold.
+    activations : In(stream.Signature(activation_row_layout))
+        Rows A[m, k0 : k0+R], ``tile_rows`` of them per fold.
+    results : Out(stream.Signature(result_row_layout))
+        Rows C[m, n0 : n0+C] in ``for m tile: for n fold: for m`` order; lanes past N are 0.
+    busy : Out(1)
+        A command is running.
+    """
+
+    def __init__(self, cfg, *, row_module=None, pe_module=None):
+        self._cfg = cfg
+        self._array = WeightStationaryArray(cfg, row_module=row_module, pe_module=pe_module)
+        super().__init__({
+            "cmd": In(stream.Signature(command_layout(cfg))),
+            "weights": In(stream.Signature(weight_row_layout(cfg))),
+            "activations": In(stream.Signature(activation_row_layout(cfg))),
+            "results": Out(stream.Signature(result_row_layout(cfg))),
+            "busy": Out(1),
+        })
+
+    @property
+    def array(self):
+        return self._array
+
+    @property
+    def result_latency(self):
+        """Cycles from an activation row's transfer to its result entering the result FIFO:
+        input register, array, accumulator read, accumulator add."""
+        return 1 + self._array.latency + 2
+
+    @property
+    def result_fifo_depth(self):
+        # Enough slots for every row in flight at full rate plus the FIFO's own two-cycle
+        # write-to-read latency, so reservation never throttles an unstalled stream.
+        return self.result_latency + 4
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        rows = cfg.rows
+        m.submodules.array = array = self._array
+        m.submodules.load_folds = ld = FoldSequencer(cfg)
+        m.submodules.inject_folds = inj = FoldSequencer(cfg)
+
+        # Command ------------------------------------------------------------------------------
+        dims = Signal(command_layout(cfg))
+        running = Signal()
+        start = Signal()
+        m.d.comb += [
+            self.cmd.ready.eq(~running),
+            start.eq(self.cmd.valid & ~running),
+            self.busy.eq(running),
+            ld.dims.eq(dims), inj.dims.eq(dims),
+            ld.restart.eq(start), inj.restart.eq(start),
+        ]
+        p = self.cmd.payload
+        with m.If(start):
+            m.d.sync += [dims.eq(p), running.eq((p.m != 0) & (p.k != 0) & (p.n != 0))]
+
+        # Weight loader: shifts R rows into the shadow chains per fold, zeros past k_rows -----
+        ld_done = Signal()
+        ld_row = Signal(range(max(rows, 2)))
+        shadow_full = Signal()
+        settle = Signal(range(array.swap_settle + 1))
+        loading = Signal()
+        take = Signal()
+        shift = Signal()
+        m.d.comb += [
+            loading.eq(running & ~ld_done & ~shadow_full & (settle == 0)),
+            take.eq(ld_row < ld.k_rows),
+            self.weights.ready.eq(loading & take),
+            shift.eq(loading & (~take | self.weights.valid)),
+            array.w_shift.eq(shift),
+            array.w_row.eq(Mux(take, self.weights.payload, 0)),
+        ]
+        with m.If(start):
+            m.d.sync += [ld_done.eq(0), ld_row.eq(0)]
+        with m.Elif(shift):
+            with m.If(ld_row == rows - 1):
+                m.d.sync += [ld_row.eq(0), shadow_full.eq(1)]
+                m.d.comb += ld.advance.eq(1)
+                with m.If(ld.last):
+                    m.d.sync += ld_done.eq(1)
+            with m.Else():
+                m.d.sync += ld_row.eq(ld_row + 1)
+
+        # Activation injector: one row per cycle into the array --------------------------------
+        meta_layout = data.StructLayout({
+            "valid": 1, "addr": range(cfg.acc_depth), "first_k": 1, "last_k": 1, "last": 1,
+            "n_cols": range(cfg.cols + 1),
+        })
+        inj_done = Signal()
+        inj_row = Signal(range(max(cfg.acc_depth, 2)))
+        first_row = Signal()
+        last_row = Signal()
+        credit_ok = Signal()
+        fire = Signal()
+        reserved = Signal(range(self.result_fifo_depth + 1))
+        act_reg = Signal(activation_row_layout(cfg))
+        swap_reg = Signal()
+        meta_reg = Signal(meta_layout)
+        m.d.comb += [
+            first_row.eq(inj_row == 0),
+            last_row.eq(inj_row == inj.tile_rows - 1),
+            credit_ok.eq(~inj.last_k | (reserved < self.result_fifo_depth)),
+            self.activations.ready.eq(running & ~inj_done & (~first_row | shadow_full)
+                                      & credit_ok),
+            fire.eq(self.activations.ready & self.activations.valid),
+            array.act.eq(act_reg),
+            array.act_swap.eq(swap_reg),
+        ]
+        m.d.sync += [
+            swap_reg.eq(fire & first_row),
+            meta_reg.valid.eq(fire),
+            meta_reg.addr.eq(inj_row),
+            meta_reg.first_k.eq(inj.first_k),
+            meta_reg.last_k.eq(inj.last_k),
+            meta_reg.last.eq(inj.last & last_row),
+            meta_reg.n_cols.eq(inj.n_cols),
+        ]
+        with m.If(settle != 0):
+            m.d.sync += settle.eq(settle - 1)
+        with m.If(start):
+            m.d.sync += [inj_done.eq(0), inj_row.eq(0)]
+        with m.Elif(fire):
+            # Hold act_reg between rows: idle cycles then cost no operand switching.
+            m.d.sync += act_reg.eq(self.activations.payload)
+            with m.If(first_row):
+                m.d.sync += [shadow_full.eq(0), settle.eq(array.swap_settle)]
+            with m.If(last_row):
+                m.d.sync += inj_row.eq(0)
+                m.d.comb += inj.advance.eq(1)
+                with m.If(inj.last):
+                    m.d.sync += inj_done.eq(1)
+            with m.Else():
+                m.d.sync += inj_row.eq(inj_row + 1)
+
+        # Accumulation: read the partial row (stage A), add and write or emit (stage B) -------
+        m.submodules.acc_mem = acc_mem = memory.Memory(
+            shape=data.ArrayLayout(acc_shape(cfg), cfg.cols), depth=cfg.acc_depth, init=[])
+        rd = acc_mem.read_port()
+        wr = acc_mem.write_port()
+        meta_out = delay(m, meta_reg, array.latency, name="meta")
+        psum_a = Signal.like(array.psum)
+        meta_a = Signal(meta_layout)
+        m.d.comb += rd.addr.eq(meta_out.addr)
+        m.d.sync += [psum_a.eq(array.psum), meta_a.eq(meta_out)]
+
+        m.submodules.result_fifo = result_fifo = fifo.SyncFIFOBuffered(
+            width=result_row_layout(cfg).size, depth=self.result_fifo_depth)
+        out_row = Signal(result_row_layout(cfg))
+        for c in range(cfg.cols):
+            total = Signal(acc_shape(cfg), name=f"acc_sum_{c}")
+            m.d.comb += [
+                total.eq(psum_a[c] + Mux(meta_a.first_k, 0, rd.data[c])),
+                wr.data[c].eq(total),
+                out_row.data[c].eq(Mux(c < meta_a.n_cols, total, 0)),
+            ]
+        m.d.comb += [
+            out_row.last.eq(meta_a.last),
+            wr.addr.eq(meta_a.addr),
+            wr.en.eq(meta_a.valid & ~meta_a.last_k),
+            result_fifo.w_en.eq(meta_a.valid & meta_a.last_k),
+            result_fifo.w_data.eq(out_row),
+        ]
+
+        # Results ------------------------------------------------------------------------------
+        result_out = Signal(result_row_layout(cfg))
+        delivered = Signal()
+        m.d.comb += [
+            result_out.eq(result_fifo.r_data),
+            self.results.payload.eq(result_out),
+            self.results.valid.eq(result_fifo.r_rdy),
+            result_fifo.r_en.eq(self.results.ready),
+            delivered.eq(self.results.valid & self.results.ready),
+        ]
+        m.d.sync += reserved.eq(reserved + (fire & inj.last_k) - delivered)
+        with m.If(delivered & result_out.last):
+            m.d.sync += running.eq(0)
+        return m

@@ -1,0 +1,75 @@
+"""Bit-exact GEMM reference with the hardware's wraparound, and operand generators."""
+
+import numpy as np
+
+__all__ = ["wrap", "gemm_reference", "random_operands", "OPERAND_KINDS"]
+
+OPERAND_KINDS = ("random", "zeros", "dense", "min", "max", "alternating")
+
+
+def wrap(values, width, is_signed):
+    """Reduce integers modulo ``2**width`` into the signed or unsigned range (two's complement)."""
+    v = np.asarray(values, dtype=object) if width > 62 else np.asarray(values, dtype=np.int64)
+    v = v & ((1 << width) - 1)
+    if is_signed:
+        v = np.where(v >= (1 << (width - 1)), v - (1 << width), v)
+    return np.asarray(v, dtype=np.int64)
+
+
+def _check_operand(name, x, lo, hi):
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix, not shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, not {x.dtype}")
+    if x.size and (x.min() < lo or x.max() > hi):
+        raise ValueError(f"{name} values must lie in [{lo}, {hi}], found "
+                         f"[{int(x.min())}, {int(x.max())}]")
+    return x.astype(np.int64)
+
+
+def gemm_reference(cfg, a, w):
+    """``C = A · W`` exactly as the engine computes it: exact products, sums modulo
+    ``2**acc_width``, read as signed when either operand is signed.
+
+    Raises ``ValueError`` for shapes that do not chain or values outside the operand widths.
+    """
+    a = _check_operand("A", a, *cfg.operand_range("act"))
+    w = _check_operand("W", w, *cfg.operand_range("weight"))
+    if a.shape[1] != w.shape[0]:
+        raise ValueError(f"A is {a.shape[0]}x{a.shape[1]} but W is {w.shape[0]}x{w.shape[1]}: "
+                         f"K must agree")
+    # int64 cannot overflow for K < 2**(63 - 32) with 16-bit operands; reduce per K chunk to be
+    # exact for any K.
+    acc = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
+    chunk = 1 << 20
+    for k0 in range(0, a.shape[1], chunk):
+        acc = wrap(acc + a[:, k0:k0 + chunk] @ w[k0:k0 + chunk, :], 62, True)
+    return wrap(acc, cfg.acc_width, cfg.acc_signed)
+
+
+def _matrix(cfg, which, shape, kind, rng):
+    lo, hi = cfg.operand_range(which)
+    if kind == "random":
+        return rng.integers(lo, hi, size=shape, endpoint=True)
+    if kind == "zeros":
+        return np.zeros(shape, dtype=np.int64)
+    if kind == "dense":  # random but never zero
+        x = rng.integers(lo, hi, size=shape, endpoint=True)
+        return np.where(x == 0, hi, x)
+    if kind == "min":
+        return np.full(shape, lo, dtype=np.int64)
+    if kind == "max":
+        return np.full(shape, hi, dtype=np.int64)
+    if kind == "alternating":  # extremes of both signs, worst case for carries
+        x = np.full(shape, lo, dtype=np.int64)
+        x[..., 1::2] = hi
+        return x
+    raise ValueError(f"operand kind must be one of {', '.join(OPERAND_KINDS)}, not {kind!r}")
+
+
+def random_operands(cfg, m, k, n, *, seed, act_kind="random", weight_kind="random"):
+    """Seeded operands ``(A[m×k], W[k×n])`` in the configured ranges."""
+    rng = np.random.default_rng(seed)
+    return (_matrix(cfg, "act", (m, k), act_kind, rng),
+            _matrix(cfg, "weight", (k, n), weight_kind, rng))

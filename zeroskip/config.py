@@ -1,0 +1,197 @@
+"""The configuration root: one frozen dataclass from which hardware, models, testbench and
+reports all derive.
+
+Every field carries its own documentation and allowed range in ``dataclasses.field``
+metadata, so the CLI flags, the validation messages and the configuration reference are
+generated from one place. Later capabilities (zero-gating, weight formats, N:M sparsity)
+add fields here with defaults that keep existing configurations valid.
+"""
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "ZeroskipConfig", "DATAFLOWS", "load_config", "default_config"]
+
+DATAFLOWS = ("weight_stationary",)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the parameter and the allowed range."""
+
+
+def _param(default, help, *, lo=None, hi=None, choices=None):
+    return field(default=default, metadata={"help": help, "lo": lo, "hi": hi, "choices": choices})
+
+
+@dataclass(frozen=True)
+class ZeroskipConfig:
+    """Configuration of one generated GEMM accelerator.
+
+    Parameters
+    ----------
+    See :func:`parameter_table` (or ``docs/configuration.md``) for each field, its default and its
+    allowed range.
+
+    Raises
+    ------
+    ConfigError
+        If a value has the wrong type or lies outside its allowed range.
+    """
+
+    name: str = _param("zeroskip_gemm", "Verilog module name and output file stem (an identifier)")
+    rows: int = _param(4, "array rows R: K positions held per weight fold", lo=1, hi=64)
+    cols: int = _param(4, "array columns C: output columns per N fold", lo=1, hi=64)
+    act_width: int = _param(8, "activation width in bits", lo=2, hi=16)
+    weight_width: int = _param(8, "weight width in bits", lo=2, hi=16)
+    acc_width: int = _param(32, "accumulator width in bits (results wrap modulo 2**acc_width)",
+                            lo=None, hi=48)
+    act_signed: bool = _param(True, "activations are two's-complement signed")
+    weight_signed: bool = _param(True, "weights are two's-complement signed")
+    dataflow: str = _param("weight_stationary", "array dataflow", choices=DATAFLOWS)
+    dim_width: int = _param(16, "width of the M, K, N command fields (largest dimension is "
+                                "2**dim_width - 1)", lo=1, hi=32)
+    acc_depth: int = _param(512, "accumulator memory rows: M is processed in tiles of this "
+                                 "many rows", lo=1, hi=65536)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if f.type in (int, "int"):
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ConfigError(f"{f.name} must be an integer, not {value!r}")
+                lo, hi = self._bounds(f.name)
+                if not lo <= value <= hi:
+                    raise ConfigError(f"{f.name} must be between {lo} and {hi}, not {value!r}")
+            elif f.type in (bool, "bool"):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{f.name} must be true or false, not {value!r}")
+            else:
+                if not isinstance(value, str):
+                    raise ConfigError(f"{f.name} must be a string, not {value!r}")
+                if meta["choices"] is not None and value not in meta["choices"]:
+                    allowed = ", ".join(repr(c) for c in meta["choices"])
+                    raise ConfigError(f"{f.name} must be one of {allowed}, not {value!r}")
+        if not _IDENTIFIER.match(self.name):
+            raise ConfigError(f"name must be a Verilog identifier of at most 64 characters "
+                              f"([A-Za-z_][A-Za-z0-9_]*), not {self.name!r}")
+
+    def _bounds(self, name):
+        meta = {f.name: f.metadata for f in dataclasses.fields(self)}[name]
+        lo, hi = meta["lo"], meta["hi"]
+        if name == "acc_width":
+            # A product must fit the accumulator, otherwise "wraparound" would silently drop
+            # product bits rather than only carries.
+            lo = self.act_width + self.weight_width
+        return lo, hi
+
+    # Derived properties ------------------------------------------------------------------------
+
+    @property
+    def acc_signed(self):
+        """Results are signed unless both operands are unsigned."""
+        return self.act_signed or self.weight_signed
+
+    @property
+    def multipliers(self):
+        """Multipliers in the generated array (one per PE)."""
+        return self.rows * self.cols
+
+    @property
+    def max_dim(self):
+        """Largest M, K or N a command can carry."""
+        return (1 << self.dim_width) - 1
+
+    def operand_range(self, which):
+        """``(lo, hi)`` inclusive range of ``"act"``, ``"weight"`` or ``"acc"`` values."""
+        width, signed = {
+            "act": (self.act_width, self.act_signed),
+            "weight": (self.weight_width, self.weight_signed),
+            "acc": (self.acc_width, self.acc_signed),
+        }[which]
+        if signed:
+            return -(1 << (width - 1)), (1 << (width - 1)) - 1
+        return 0, (1 << width) - 1
+
+    # Serialisation -----------------------------------------------------------------------------
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        """Resolved configuration as deterministic JSON (sorted keys, trailing newline)."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def digest(self):
+        """Short hash of the configuration, used to key build caches."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, values, *, source="configuration"):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown parameter {unknown[0]!r} in {source}; "
+                              f"known parameters: {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def parameter_table():
+    """``[(name, type, default, allowed, help)]`` for docs and ``--help``."""
+    rows = []
+    for f in dataclasses.fields(ZeroskipConfig):
+        meta = f.metadata
+        if meta["choices"] is not None:
+            allowed = " | ".join(meta["choices"])
+        elif f.type in (int, "int"):
+            lo = meta["lo"] if meta["lo"] is not None else "act_width + weight_width"
+            allowed = f"{lo} .. {meta['hi']}"
+        elif f.type in (bool, "bool"):
+            allowed = "true | false"
+        else:
+            allowed = "identifier"
+        type_name = f.type if isinstance(f.type, str) else f.type.__name__
+        rows.append((f.name, type_name, f.default, allowed, meta["help"]))
+    return rows
+
+
+def load_config(path=None, overrides=None):
+    """Load a TOML file (if given) and apply ``overrides`` (a dict), returning the config.
+
+    Raises :class:`ConfigError` on unreadable files, TOML syntax errors, unknown keys and invalid
+    values.
+    """
+    values = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                values = tomllib.load(f)
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {str(path)!r}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {e}") from None
+        source = f"config file {str(path)!r}"
+    else:
+        source = "configuration"
+    values.update(overrides or {})
+    return ZeroskipConfig.from_dict(values, source=source)
+
+
+def default_config():
+    """The embedded default configuration (``zeroskip/default.toml``)."""
+    text = resources.files("zeroskip").joinpath("default.toml").read_text()
+    return ZeroskipConfig.from_dict(tomllib.loads(text), source="embedded default.toml")
