@@ -156,12 +156,12 @@ def parameter_table():
     for f in dataclasses.fields(ZeroskipConfig):
         meta = f.metadata
         if meta["choices"] is not None:
-            allowed = " | ".join(meta["choices"])
+            allowed = ", ".join(meta["choices"])
         elif f.type in (int, "int"):
             lo = meta["lo"] if meta["lo"] is not None else "act_width + weight_width"
             allowed = f"{lo} .. {meta['hi']}"
         elif f.type in (bool, "bool"):
-            allowed = "true | false"
+            allowed = "true, false"
         else:
             allowed = "identifier"
         type_name = f.type if isinstance(f.type, str) else f.type.__name__
@@ -195,3 +195,21 @@ def default_config():
     """The embedded default configuration (``zeroskip/default.toml``)."""
     text = resources.files("zeroskip").joinpath("default.toml").read_text()
     return ZeroskipConfig.from_dict(tomllib.loads(text), source="embedded default.toml")
+
+
+def config_reference_markdown():
+    """The configuration reference (``docs/configuration.md``), generated from the fields."""
+    lines = ["# Configuration reference", "",
+             "Generated from `zeroskip/config.py` by "
+             "`python -c 'import zeroskip.config as c; print(c.config_reference_markdown(), end=\"\")'`."
+             " Every parameter can be set in a TOML file (`--config F.toml`) or as a flag "
+             "(`--act-width 4`); flags override the file.", "",
+             "| parameter | flag | type | default | allowed | meaning |",
+             "|---|---|---|---|---|---|"]
+    for name, type_name, default, allowed, help_text in parameter_table():
+        shown = str(default).lower() if isinstance(default, bool) else default
+        lines.append(f"| `{name}` | `--{name.replace('_', '-')}` | {type_name} | `{shown}` | "
+                     f"{allowed} | {help_text} |")
+    lines += ["", "Derived: results are signed unless both operands are unsigned; "
+              "multipliers = rows × cols; the largest M, K, N is `2**dim_width - 1`.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,44 @@
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+def _required_simulators():
+    return {s for s in os.environ.get("ZEROSKIP_REQUIRE_SIMULATORS", "").split(",") if s}
+
+
+def require_simulator(simulator):
+    """Skip when a simulator is missing, unless CI requires it (ZEROSKIP_REQUIRE_SIMULATORS)."""
+    from zeroskip.testbench.runner import SimulatorUnavailable, _prepare_simulator
+
+    try:
+        _prepare_simulator(simulator)
+    except SimulatorUnavailable as e:
+        if simulator in _required_simulators():
+            pytest.fail(f"{simulator} is required here: {e}")
+        pytest.skip(str(e))
+
+
+@pytest.fixture
+def build_root(request, tmp_path_factory):
+    """A build folder named after the test (inside $ZEROSKIP_BUILD_DIR when set)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:120]
+    base = os.environ.get("ZEROSKIP_BUILD_DIR")
+    root = Path(base) / "tests" if base else tmp_path_factory.mktemp("builds")
+    path = root / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def in_tmp_cwd(tmp_path, monkeypatch):
+    """Run in a fresh working folder (Yosys through YoWASP sees only the working folder)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def has_iverilog():
+    return shutil.which("iverilog") is not None

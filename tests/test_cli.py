@@ -1,0 +1,93 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zeroskip.cli import main
+
+from .conftest import require_simulator
+
+
+def test_help_on_every_command(capsys):
+    for argv in (["--help"], ["generate", "--help"], ["sim", "--help"], ["demo", "--help"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0
+        assert "usage: zeroskip" in capsys.readouterr().out
+
+
+def test_generate_writes_verilog_and_config(tmp_path, capsys):
+    assert main(["generate", "--rows", "3", "--cols", "2", "--name", "g32",
+                 "-o", str(tmp_path / "out")]) == 0
+    verilog = (tmp_path / "out" / "g32.v").read_text()
+    config = json.loads((tmp_path / "out" / "g32.json").read_text())
+    assert "module g32(" in verilog and "module g32_pe(" in verilog
+    assert config["rows"] == 3 and config["cols"] == 2 and config["name"] == "g32"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g32.json", "g32.v"]
+
+
+def test_generate_is_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    toml = tmp_path / "c.toml"
+    toml.write_text("rows = 4\ncols = 3\nact_signed = false\n")
+    assert main(["generate", "--config", str(toml), "-o", str(a)]) == 0
+    # A second run in another process must give byte-identical files.
+    subprocess.run([sys.executable, "-m", "zeroskip.cli", "generate", "--config", str(toml),
+                    "-o", str(b)], check=True, capture_output=True)
+    for name in ("zeroskip_gemm.v", "zeroskip_gemm.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+def test_config_file_with_flag_override(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("rows = 4\ncols = 3\n")
+    assert main(["generate", "--config", str(toml), "--cols", "5", "-o", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "zeroskip_gemm.json").read_text())["cols"] == 5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "--rows", "0"], "rows must be between 1 and 64, not 0"),
+    (["generate", "--rows", "x"], "argument --rows: invalid int value: 'x'"),
+    (["generate", "--act-signed", "maybe"], "expected true or false, not 'maybe'"),
+    (["generate", "--acc-width", "8"], "acc_width must be between 16 and 48, not 8"),
+    (["generate", "--bogus", "1"], "unrecognized arguments: --bogus"),
+    (["sim", "--gemm", "1,2"], "expected M,K,N (three integers), not '1,2'"),
+    (["sim", "--gemm", "1,0,2"], "--gemm K must be between 1 and 65535"),
+    (["sim", "--gemm", "70000,1,1"], "--gemm M must be between 1 and 65535"),
+    (["sim", "--gemm", "2,2,2", "--stall", "1.5"], "expected a probability in [0, 1)"),
+    (["sim", "--gemm", "2,2,2", "--seed", "-3"], "expected a non-negative integer"),
+    (["sim", "--gemm", "2,2,2", "--simulator", "vcs"], "invalid choice: 'vcs'"),
+])
+def test_bad_input_one_line_exit_2_no_files(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = argv + (["-o", str(tmp_path / "out")] if argv[0] == "generate" else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_config_file_exit_2(tmp_path, capsys):
+    toml = tmp_path / "c.toml"
+    toml.write_text("rows = 100\n")
+    assert main(["generate", "--config", str(toml), "-o", str(tmp_path / "out")]) == 2
+    assert "rows must be between 1 and 64, not 100" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_sim_reports_measured_figures(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    report_path = tmp_path / "r.json"
+    rc = main(["sim", "--rows", "2", "--cols", "3", "--gemm", "5,7,4", "--seed", "3",
+               "--simulator", "icarus", "--json", str(report_path),
+               "--build-dir", str(tmp_path / "build")])
+    assert rc == 0
+    report = json.loads(report_path.read_text())
+    assert json.loads(capsys.readouterr().out) == report
+    assert report["passed"] is True
+    assert report["cycles"] == report["model_cycles"] > 0
+    assert report["multipliers"] == 6
+    assert report["utilization"] == pytest.approx(5 * 7 * 4 / (6 * report["cycles"]), abs=1e-4)
+    assert report["config"]["rows"] == 2 and report["gemm"] == {"m": 5, "k": 7, "n": 4}

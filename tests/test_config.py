@@ -1,0 +1,88 @@
+import json
+
+import pytest
+
+from zeroskip.config import ConfigError, ZeroskipConfig, default_config, load_config, parameter_table
+
+
+def test_defaults_and_derived():
+    cfg = ZeroskipConfig()
+    assert (cfg.rows, cfg.cols, cfg.acc_width) == (4, 4, 32)
+    assert cfg.multipliers == 16
+    assert cfg.operand_range("act") == (-128, 127)
+    assert cfg.replace(act_signed=False, weight_signed=False).acc_signed is False
+    assert cfg.replace(act_signed=False).operand_range("act") == (0, 255)
+    assert cfg.max_dim == 65535
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("rows", 0, "rows must be between 1 and 64, not 0"),
+    ("cols", 65, "cols must be between 1 and 64, not 65"),
+    ("act_width", 1, "act_width must be between 2 and 16, not 1"),
+    ("weight_width", 17, "weight_width must be between 2 and 16, not 17"),
+    ("acc_width", 15, "acc_width must be between 16 and 48, not 15"),
+    ("acc_width", 49, "acc_width must be between 16 and 48, not 49"),
+    ("rows", True, "rows must be an integer, not True"),
+    ("rows", "4", "rows must be an integer, not '4'"),
+    ("act_signed", 1, "act_signed must be true or false, not 1"),
+    ("dataflow", "output_stationary",
+     "dataflow must be one of 'weight_stationary', not 'output_stationary'"),
+    ("name", "9lives", "name must be a Verilog identifier"),
+    ("acc_depth", 0, "acc_depth must be between 1 and 65536, not 0"),
+])
+def test_validation_names_parameter_and_range(field, value, message):
+    with pytest.raises(ConfigError) as e:
+        ZeroskipConfig(**{field: value})
+    assert message in str(e.value)
+
+
+def test_frozen():
+    with pytest.raises(Exception):
+        ZeroskipConfig().rows = 3
+
+
+def test_toml_and_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('rows = 3\ncols = 5\nname = "mine"\nact_signed = false\n')
+    cfg = load_config(path, {"cols": 6})
+    assert (cfg.rows, cfg.cols, cfg.name, cfg.act_signed) == (3, 6, "mine", False)
+
+
+def test_toml_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("rows = = 3\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(bad)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("rowz = 3\n")
+    with pytest.raises(ConfigError, match="unknown parameter 'rowz'"):
+        load_config(unknown)
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_json_round_trip_and_digest():
+    cfg = ZeroskipConfig(rows=3, weight_signed=False)
+    again = ZeroskipConfig.from_dict(json.loads(cfg.to_json()))
+    assert again == cfg and again.digest() == cfg.digest()
+    assert cfg.digest() != cfg.replace(rows=4).digest()
+
+
+def test_embedded_default_is_valid():
+    cfg = default_config()
+    assert cfg.rows == 8 and cfg.cols == 8
+
+
+def test_parameter_table_covers_every_field():
+    names = [row[0] for row in parameter_table()]
+    assert names == list(ZeroskipConfig.__dataclass_fields__)
+
+
+def test_configuration_doc_is_generated_from_the_root():
+    from pathlib import Path
+
+    from zeroskip.config import config_reference_markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    assert doc.read_text() == config_reference_markdown(), \
+        "docs/configuration.md is stale: regenerate it (command at its top)"
