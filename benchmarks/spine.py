@@ -72,7 +72,7 @@ def generation_time(quick):
 
 def simulator_speed(build_root):
     cfg = ZeroskipConfig(rows=16, cols=16)
-    case = GemmCase(128, 64, 64, seed=1)
+    case = GemmCase(64, 48, 48, seed=1)
     out = {}
     for sim in ("icarus", "verilator"):
         t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """The weight-stationary systolic array: rows of PEs, with skew and deskew registers."""
 
-from amaranth.hdl import Module, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -56,20 +56,19 @@ class ArrayRow(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        pes = [add_block(m, f"pe_{c}", lambda: ProcessingElement(cfg), pe_signature(cfg),
-                         self._pe_module) for c in range(cfg.cols)]
-        act, swap = self.act_in, self.swap_in
-        for c, pe in enumerate(pes):
-            m.d.comb += [
-                pe.act_in.eq(act),
-                pe.swap_in.eq(swap),
-                pe.psum_in.eq(self.psum_in[c]),
-                self.psum_out[c].eq(pe.psum_out),
-                pe.w_chain_in.eq(self.w_chain_in[c]),
-                self.w_chain_out[c].eq(pe.w_chain_out),
-                pe.w_shift.eq(self.w_shift),
-            ]
-            act, swap = pe.act_out, pe.swap_out
+        acts = [self.act_in] + [Signal(act_shape(cfg), name=f"act_{c}") for c in range(1, cfg.cols)]
+        swaps = [self.swap_in] + [Signal(name=f"swap_{c}") for c in range(1, cfg.cols)]
+        for c in range(cfg.cols):
+            last = c == cfg.cols - 1
+            # The last PE's act_out/swap_out lead nowhere: left unbound.
+            add_block(m, f"pe_{c}", lambda: ProcessingElement(cfg), pe_signature(cfg),
+                      self._pe_module, bind={
+                          "act_in": acts[c], "swap_in": swaps[c],
+                          **({} if last else {"act_out": acts[c + 1], "swap_out": swaps[c + 1]}),
+                          "psum_in": self.psum_in[c], "psum_out": self.psum_out[c],
+                          "w_chain_in": self.w_chain_in[c], "w_chain_out": self.w_chain_out[c],
+                          "w_shift": self.w_shift,
+                      })
         return m
 
 
@@ -130,21 +129,23 @@ class WeightStationaryArray(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        rows = [add_block(m, f"row_{r}", lambda: ArrayRow(cfg, pe_module=self._pe_module),
-                          array_row_signature(cfg), self._row_module)
-                for r in range(cfg.rows)]
-        for r, row in enumerate(rows):
+        sums = [Signal(self.psum.shape(), name=f"psum_row_{r}") for r in range(cfg.rows + 1)]
+        chains = [Signal(self.w_row.shape(), name=f"w_chain_{r}") for r in range(cfg.rows)]
+        chains.append(self.w_row)
+        for r in range(cfg.rows):
             # Row r sees activation row t at cycle t + r: skew at the left edge.
-            m.d.comb += [
-                row.act_in.eq(delay(m, self.act[r], r, name=f"act_skew_{r}")),
-                row.swap_in.eq(delay(m, self.act_swap, r, name=f"swap_skew_{r}")),
-                row.w_shift.eq(self.w_shift),
-                row.psum_in.eq(rows[r - 1].psum_out if r > 0 else 0),
-                row.w_chain_in.eq(rows[r + 1].w_chain_out if r + 1 < cfg.rows else self.w_row),
-            ]
-        bottom = rows[-1].psum_out
+            add_block(m, f"row_{r}", lambda: ArrayRow(cfg, pe_module=self._pe_module),
+                      array_row_signature(cfg), self._row_module, bind={
+                          "act_in": delay(m, self.act[r], r, name=f"act_skew_{r}",
+                                          reset_less=True),
+                          "swap_in": delay(m, self.act_swap, r, name=f"swap_skew_{r}"),
+                          "w_shift": self.w_shift,
+                          "psum_in": sums[r], "psum_out": sums[r + 1],
+                          "w_chain_in": chains[r + 1], "w_chain_out": chains[r],
+                      })
+        bottom = sums[cfg.rows]
         for c in range(cfg.cols):
             # Column c leaves the bottom at cycle t + R + c: deskew to t + R + C - 1.
             m.d.comb += self.psum[c].eq(
-                delay(m, bottom[c], cfg.cols - 1 - c, name=f"psum_deskew_{c}"))
+                delay(m, bottom[c], cfg.cols - 1 - c, name=f"psum_deskew_{c}", reset_less=True))
         return m

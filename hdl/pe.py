@@ -61,20 +61,28 @@ class ProcessingElement(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        shadow = Signal(weight_shape(self._cfg))
-        active = Signal(weight_shape(self._cfg))
+        cfg = self._cfg
+        # Datapath registers need no reset: nothing reads them before the first fold's swap row
+        # has flushed them, and reset-less registers map to cheaper FPGA primitives.
+        shadow = Signal(weight_shape(cfg), reset_less=True)
+        active = Signal(weight_shape(cfg), reset_less=True)
+        act = Signal(act_shape(cfg), reset_less=True)
+        psum = Signal(acc_shape(cfg), reset_less=True)
         weight = Mux(self.swap_in, shadow, active)
 
         with m.If(self.w_shift):
             m.d.sync += shadow.eq(self.w_chain_in)
         with m.If(self.swap_in):
             m.d.sync += active.eq(shadow)
-        m.d.comb += self.w_chain_out.eq(shadow)
-
         # Assigning to the acc-width register truncates: wraparound modulo 2**acc_width.
         m.d.sync += [
-            self.psum_out.eq(self.psum_in + self.act_in * weight),
-            self.act_out.eq(self.act_in),
+            psum.eq(self.psum_in + self.act_in * weight),
+            act.eq(self.act_in),
             self.swap_out.eq(self.swap_in),
+        ]
+        m.d.comb += [
+            self.w_chain_out.eq(shadow),
+            self.act_out.eq(act),
+            self.psum_out.eq(psum),
         ]
         return m

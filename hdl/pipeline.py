@@ -5,17 +5,19 @@ from amaranth.hdl import Signal
 __all__ = ["delay"]
 
 
-def delay(m, value, cycles, *, name):
+def delay(m, value, cycles, *, name, reset_less=False):
     """Return ``value`` delayed by ``cycles`` registers in ``m.d.sync`` (``cycles=0``: itself).
 
     The stages are named ``{name}_d{i}`` so skew and deskew lines read well in a waveform.
+    Pure data lines should be ``reset_less``: no reset fan-out, and FPGA tools can then pack
+    them into shift-register LUTs (SRL16/SRL32), which cannot have a reset.
     """
     if cycles < 0:
         raise ValueError(f"cycles must be non-negative, not {cycles!r}")
     shape = value.shape()
     current = value
     for i in range(cycles):
-        stage = Signal(shape, name=f"{name}_d{i + 1}")
+        stage = Signal(shape, name=f"{name}_d{i + 1}", reset_less=reset_less)
         m.d.sync += stage.eq(current)
         current = stage
     return current

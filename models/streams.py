@@ -11,29 +11,35 @@ from .folds import fold_sequence
 __all__ = ["pack_weights", "pack_activations", "unpack_results"]
 
 
+def _pack(matrix, folds, lanes, select):
+    """Concatenate, over ``folds``, the block ``matrix[select(fold)]`` zero-padded to
+    ``lanes`` columns."""
+    blocks = [np.zeros((0, lanes), dtype=np.int64)]
+    for f in folds:
+        part = matrix[select(f)]
+        block = np.zeros((part.shape[0], lanes), dtype=np.int64)
+        block[:, :part.shape[1]] = part
+        blocks.append(block)
+    return np.concatenate(blocks)
+
+
 def pack_weights(cfg, w, m):
     """Weight rows ``[rows, C]``: per fold, W[k, n0 : n0+C] for the fold's ``k_rows`` K
     positions (the engine pads the rest of the R rows with zeros). Lanes past N are sent as 0
     and ignored. Weights are sent again for every M tile, so M is needed."""
     k, n = w.shape
-    out = [np.zeros((0, cfg.cols), dtype=np.int64)]
-    for f in fold_sequence(cfg, m, k, n):
-        block = np.zeros((f.k_rows, cfg.cols), dtype=np.int64)
-        block[:, :f.n_cols] = w[f.k_base:f.k_base + f.k_rows, f.n_base:f.n_base + f.n_cols]
-        out.append(block)
-    return np.concatenate(out)
+    return _pack(w, fold_sequence(cfg, m, k, n), cfg.cols,
+                 lambda f: (slice(f.k_base, f.k_base + f.k_rows),
+                            slice(f.n_base, f.n_base + f.n_cols)))
 
 
 def pack_activations(cfg, a, n):
     """Activation rows ``[rows, R]``: per fold, A[m, k0 : k0+R] for the ``tile_rows`` rows of
     its M tile. Lanes past K are sent as 0. Activations are sent again for every N fold."""
     m, k = a.shape
-    out = [np.zeros((0, cfg.rows), dtype=np.int64)]
-    for f in fold_sequence(cfg, m, k, n):
-        block = np.zeros((f.tile_rows, cfg.rows), dtype=np.int64)
-        block[:, :f.k_rows] = a[f.m_base:f.m_base + f.tile_rows, f.k_base:f.k_base + f.k_rows]
-        out.append(block)
-    return np.concatenate(out)
+    return _pack(a, fold_sequence(cfg, m, k, n), cfg.rows,
+                 lambda f: (slice(f.m_base, f.m_base + f.tile_rows),
+                            slice(f.k_base, f.k_base + f.k_rows)))
 
 
 def result_row_count(cfg, m, k, n):

@@ -92,9 +92,9 @@ def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run",
         results_path.unlink()
 
     runner = get_runner(simulator)
+    # With waves, cocotb adds --trace: Verilator writes VCD (its FST writer needs the system's
+    # lz4 headers), Icarus writes FST.
     build_args = _VERILATOR_ARGS if simulator == "verilator" else []
-    if simulator == "verilator" and waves:
-        build_args = build_args + ["--trace-fst"]
     runner.build(sources=[verilog_path], hdl_toplevel=cfg.name, build_dir=build_dir,
                  build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
                  log_file=build_dir / "build.log")

@@ -27,15 +27,22 @@ def random_pauses(probability, seed):
         yield rng.random() < probability
 
 
-class StreamDriver:
-    """Offers a queue of payload words on a ``valid``/``ready``/``payload`` port."""
+class _StreamPort:
+    """The ``{prefix}__valid``/``__ready``/``__payload`` signals of one stream port."""
 
-    def __init__(self, dut, prefix, *, pauses=None, log_name=None):
+    def __init__(self, dut, prefix, role, pauses):
         self.valid = getattr(dut, f"{prefix}__valid")
         self.ready = getattr(dut, f"{prefix}__ready")
         self.payload = getattr(dut, f"{prefix}__payload")
-        self.log = logging.getLogger(log_name or f"tb.driver.{prefix}")
+        self.log = logging.getLogger(f"tb.{role}.{prefix}")
         self.pauses = pauses or no_pauses()
+
+
+class StreamDriver(_StreamPort):
+    """Offers a queue of payload words on a stream port."""
+
+    def __init__(self, dut, prefix, *, pauses=None):
+        super().__init__(dut, prefix, "driver", pauses)
         self.queue = []
         self.sent = 0
         self._offered = False
@@ -67,15 +74,11 @@ class StreamDriver:
         return transferred
 
 
-class StreamMonitor:
+class StreamMonitor(_StreamPort):
     """Accepts words from a stream port, with optional backpressure."""
 
-    def __init__(self, dut, prefix, *, pauses=None, log_name=None):
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload")
-        self.log = logging.getLogger(log_name or f"tb.monitor.{prefix}")
-        self.pauses = pauses or no_pauses()
+    def __init__(self, dut, prefix, *, pauses=None):
+        super().__init__(dut, prefix, "monitor", pauses)
         self.words = []
         self._ready = None
 

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -91,3 +92,13 @@ def test_sim_reports_measured_figures(tmp_path, capsys, in_tmp_cwd):
     assert report["multipliers"] == 6
     assert report["utilization"] == pytest.approx(5 * 7 * 4 / (6 * report["cycles"]), abs=1e-4)
     assert report["config"]["rows"] == 2 and report["gemm"] == {"m": 5, "k": 7, "n": 4}
+
+
+@pytest.mark.parametrize("simulator, suffix", [("icarus", ".fst"), ("verilator", ".vcd")])
+def test_sim_waves(simulator, suffix, tmp_path, capsys, in_tmp_cwd):
+    require_simulator(simulator)
+    assert main(["sim", "--rows", "1", "--cols", "2", "--gemm", "2,2,3", "--waves",
+                 "--simulator", simulator, "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["waves"].endswith(suffix)
+    assert os.path.getsize(report["waves"]) > 0

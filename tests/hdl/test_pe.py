@@ -19,15 +19,19 @@ def _run(cfg, testbench):
     sim.run()
 
 
+async def _load_shadow(ctx, dut, weight):
+    ctx.set(dut.w_chain_in, weight)
+    ctx.set(dut.w_shift, 1)
+    await ctx.tick()
+    ctx.set(dut.w_shift, 0)
+
+
 def test_mac_uses_shadow_on_swap_then_keeps_it():
     cfg = ZeroskipConfig(act_width=8, weight_width=8, acc_width=16)
     seen = []
 
     async def tb(ctx, dut):
-        ctx.set(dut.w_chain_in, -7)
-        ctx.set(dut.w_shift, 1)
-        await ctx.tick()
-        ctx.set(dut.w_shift, 0)
+        await _load_shadow(ctx, dut, -7)
         assert ctx.get(dut.w_chain_out) == -7
         # Swap row: multiplies by the shadow weight in the same cycle.
         ctx.set(dut.act_in, 3)
@@ -53,9 +57,7 @@ def test_accumulator_wraps_at_acc_width():
     out = []
 
     async def tb(ctx, dut):
-        ctx.set(dut.w_chain_in, -128)
-        ctx.set(dut.w_shift, 1)
-        await ctx.tick()
+        await _load_shadow(ctx, dut, -128)
         ctx.set(dut.act_in, -128)
         ctx.set(dut.swap_in, 1)
         ctx.set(dut.psum_in, 32767)
@@ -71,9 +73,7 @@ def test_mixed_signedness_product():
     out = []
 
     async def tb(ctx, dut):
-        ctx.set(dut.w_chain_in, -8)
-        ctx.set(dut.w_shift, 1)
-        await ctx.tick()
+        await _load_shadow(ctx, dut, -8)
         ctx.set(dut.act_in, 15)
         ctx.set(dut.swap_in, 1)
         await ctx.tick()
