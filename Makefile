@@ -17,7 +17,7 @@ demo: $(BIN)/.installed
 	$(BIN)/zeroskip demo
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 test-slow: $(BIN)/.installed
 	$(BIN)/python -m pytest -m slow

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from .hierarchy import add_block
 from .layouts import acc_shape, act_shape, activation_row_layout, weight_row_layout
 from .pe import ProcessingElement, pe_signature
-from .pipeline import delay
+from .pipeline import delay, delay_held
 
 __all__ = ["ArrayRow", "WeightStationaryArray", "array_row_signature"]
 
@@ -16,7 +16,7 @@ def array_row_signature(cfg):
     """Ports of :class:`ArrayRow`."""
     lanes = data.ArrayLayout(acc_shape(cfg), cfg.cols)
     weights = weight_row_layout(cfg)
-    return wiring.Signature({
+    members = {
         "act_in": In(act_shape(cfg)),
         "swap_in": In(unsigned(1)),
         "psum_in": In(lanes),
@@ -24,7 +24,14 @@ def array_row_signature(cfg):
         "w_chain_in": In(weights),
         "w_chain_out": Out(weights),
         "w_shift": In(unsigned(1)),
-    })
+    }
+    if cfg.zero_gating:
+        members.update({
+            "act_zero_in": In(unsigned(1)),
+            "w_zero_chain_in": In(unsigned(cfg.cols)),
+            "w_zero_chain_out": Out(unsigned(cfg.cols)),
+        })
+    return wiring.Signature(members)
 
 
 class ArrayRow(wiring.Component):
@@ -46,6 +53,8 @@ class ArrayRow(wiring.Component):
     w_chain_in, w_chain_out : In, Out(weight_row_layout)
         Shadow weight chains from the row below, to the row above.
     w_shift : In(1)
+    act_zero_in, w_zero_chain_in, w_zero_chain_out : In, Out
+        Zero flags beside the activation and the weight chains (``zero_gating`` only).
     """
 
     def __init__(self, cfg, *, pe_module=None):
@@ -56,19 +65,29 @@ class ArrayRow(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        acts = [self.act_in] + [Signal(act_shape(cfg), name=f"act_{c}") for c in range(1, cfg.cols)]
+        acts = [self.act_in] + [Signal(act_shape(cfg), name=f"act_{c}")
+                                for c in range(1, cfg.cols)]
         swaps = [self.swap_in] + [Signal(name=f"swap_{c}") for c in range(1, cfg.cols)]
+        if cfg.zero_gating:
+            zeros = [self.act_zero_in] + [Signal(name=f"act_zero_{c}")
+                                          for c in range(1, cfg.cols)]
         for c in range(cfg.cols):
-            last = c == cfg.cols - 1
+            bind = {
+                "act_in": acts[c], "swap_in": swaps[c],
+                "psum_in": self.psum_in[c], "psum_out": self.psum_out[c],
+                "w_chain_in": self.w_chain_in[c], "w_chain_out": self.w_chain_out[c],
+                "w_shift": self.w_shift,
+            }
             # The last PE's act_out/swap_out lead nowhere: left unbound.
+            if c + 1 < cfg.cols:
+                bind.update(act_out=acts[c + 1], swap_out=swaps[c + 1])
+            if cfg.zero_gating:
+                bind.update(act_zero_in=zeros[c], w_zero_chain_in=self.w_zero_chain_in[c],
+                            w_zero_chain_out=self.w_zero_chain_out[c])
+                if c + 1 < cfg.cols:
+                    bind.update(act_zero_out=zeros[c + 1])
             add_block(m, f"pe_{c}", lambda: ProcessingElement(cfg), pe_signature(cfg),
-                      self._pe_module, bind={
-                          "act_in": acts[c], "swap_in": swaps[c],
-                          **({} if last else {"act_out": acts[c + 1], "swap_out": swaps[c + 1]}),
-                          "psum_in": self.psum_in[c], "psum_out": self.psum_out[c],
-                          "w_chain_in": self.w_chain_in[c], "w_chain_out": self.w_chain_out[c],
-                          "w_shift": self.w_shift,
-                      })
+                      self._pe_module, bind=bind)
         return m
 
 
@@ -102,19 +121,27 @@ class WeightStationaryArray(wiring.Component):
     w_shift : In(1)
     psum : Out(ArrayLayout(acc_shape, C))
         Deskewed column sums.
+    act_zero : In(R)
+        With ``zero_gating``: lane r of ``act`` is zero (``act[r]`` may then hold anything).
+    w_row_zero : In(C)
+        With ``zero_gating``: lane c of ``w_row`` is zero.
     """
 
     def __init__(self, cfg, *, row_module=None, pe_module=None):
         self._cfg = cfg
         self._row_module = row_module
         self._pe_module = pe_module
-        super().__init__({
+        members = {
             "act": In(activation_row_layout(cfg)),
             "act_swap": In(unsigned(1)),
             "w_row": In(weight_row_layout(cfg)),
             "w_shift": In(unsigned(1)),
             "psum": Out(data.ArrayLayout(acc_shape(cfg), cfg.cols)),
-        })
+        }
+        if cfg.zero_gating:
+            members.update({"act_zero": In(unsigned(cfg.rows)),
+                            "w_row_zero": In(unsigned(cfg.cols))})
+        super().__init__(members)
 
     @property
     def latency(self):
@@ -132,17 +159,27 @@ class WeightStationaryArray(wiring.Component):
         sums = [Signal(self.psum.shape(), name=f"psum_row_{r}") for r in range(cfg.rows + 1)]
         chains = [Signal(self.w_row.shape(), name=f"w_chain_{r}") for r in range(cfg.rows)]
         chains.append(self.w_row)
+        if cfg.zero_gating:
+            zero_chains = [Signal(cfg.cols, name=f"w_zero_chain_{r}") for r in range(cfg.rows)]
+            zero_chains.append(self.w_row_zero)
         for r in range(cfg.rows):
+            bind = {
+                "swap_in": delay(m, self.act_swap, r, name=f"swap_skew_{r}"),
+                "w_shift": self.w_shift,
+                "psum_in": sums[r], "psum_out": sums[r + 1],
+                "w_chain_in": chains[r + 1], "w_chain_out": chains[r],
+            }
             # Row r sees activation row t at cycle t + r: skew at the left edge.
+            if cfg.zero_gating:
+                bind["act_in"], bind["act_zero_in"] = delay_held(
+                    m, self.act[r], self.act_zero[r], r, name=f"act_skew_{r}")
+                bind.update(w_zero_chain_in=zero_chains[r + 1],
+                            w_zero_chain_out=zero_chains[r])
+            else:
+                bind["act_in"] = delay(m, self.act[r], r, name=f"act_skew_{r}",
+                                       reset_less=True)
             add_block(m, f"row_{r}", lambda: ArrayRow(cfg, pe_module=self._pe_module),
-                      array_row_signature(cfg), self._row_module, bind={
-                          "act_in": delay(m, self.act[r], r, name=f"act_skew_{r}",
-                                          reset_less=True),
-                          "swap_in": delay(m, self.act_swap, r, name=f"swap_skew_{r}"),
-                          "w_shift": self.w_shift,
-                          "psum_in": sums[r], "psum_out": sums[r + 1],
-                          "w_chain_in": chains[r + 1], "w_chain_out": chains[r],
-                      })
+                      array_row_signature(cfg), self._row_module, bind=bind)
         bottom = sums[cfg.rows]
         for c in range(cfg.cols):
             # Column c leaves the bottom at cycle t + R + c: deskew to t + R + C - 1.

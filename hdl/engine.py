@@ -1,6 +1,6 @@
 """The GEMM engine: streams in, weight-stationary array, on-chip accumulation, results out."""
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -116,6 +116,9 @@ class GemmEngine(wiring.Component):
             array.w_shift.eq(shift),
             array.w_row.eq(Mux(take, self.weights.payload, 0)),
         ]
+        if cfg.zero_gating:
+            for c in range(cfg.cols):
+                m.d.comb += array.w_row_zero[c].eq(~take | (self.weights.payload[c] == 0))
         with m.If(start):
             m.d.sync += [ld_done.eq(0), ld_row.eq(0)]
         with m.Elif(shift):
@@ -142,6 +145,11 @@ class GemmEngine(wiring.Component):
         act_reg = Signal(activation_row_layout(cfg))
         swap_reg = Signal()
         meta_reg = Signal(meta_layout)
+        if cfg.zero_gating:
+            # Zero detection happens once, here and at the weight loader; the flags travel
+            # with the values through the array.
+            act_zero_reg = Signal(rows)
+            m.d.comb += array.act_zero.eq(act_zero_reg)
         m.d.comb += [
             first_row.eq(inj_row == 0),
             last_row.eq(inj_row == inj.tile_rows - 1),
@@ -166,8 +174,16 @@ class GemmEngine(wiring.Component):
         with m.If(start):
             m.d.sync += [inj_done.eq(0), inj_row.eq(0)]
         with m.Elif(fire):
-            # Hold act_reg between rows: idle cycles then cost no operand switching.
-            m.d.sync += act_reg.eq(self.activations.payload)
+            # Hold act_reg between rows: idle cycles then cost no operand switching. With
+            # zero-gating, zero lanes also keep their old value and raise their zero flag.
+            if cfg.zero_gating:
+                for r in range(rows):
+                    lane = self.activations.payload[r]
+                    m.d.sync += act_zero_reg[r].eq(lane == 0)
+                    with m.If(lane != 0):
+                        m.d.sync += act_reg[r].eq(lane)
+            else:
+                m.d.sync += act_reg.eq(self.activations.payload)
             with m.If(first_row):
                 m.d.sync += [shadow_full.eq(0), settle.eq(array.swap_settle)]
             with m.If(last_row):

@@ -1,4 +1,4 @@
-"""The weight-stationary processing element."""
+"""The weight-stationary processing element, optionally zero-gated."""
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
@@ -11,7 +11,7 @@ __all__ = ["ProcessingElement", "pe_signature"]
 
 def pe_signature(cfg):
     """Ports of :class:`ProcessingElement` (also used to wire PEs instantiated by name)."""
-    return wiring.Signature({
+    members = {
         "act_in": In(act_shape(cfg)),
         "swap_in": In(unsigned(1)),
         "psum_in": In(acc_shape(cfg)),
@@ -21,7 +21,15 @@ def pe_signature(cfg):
         "swap_out": Out(unsigned(1)),
         "psum_out": Out(acc_shape(cfg)),
         "w_chain_out": Out(weight_shape(cfg)),
-    })
+    }
+    if cfg.zero_gating:
+        members.update({
+            "act_zero_in": In(unsigned(1)),
+            "act_zero_out": Out(unsigned(1)),
+            "w_zero_chain_in": In(unsigned(1)),
+            "w_zero_chain_out": Out(unsigned(1)),
+        })
+    return wiring.Signature(members)
 
 
 class ProcessingElement(wiring.Component):
@@ -33,6 +41,13 @@ class ProcessingElement(wiring.Component):
     travels with the first activation of a new fold: on that cycle the PE multiplies by the
     shadow weight and adopts it, so each PE switches folds exactly when the new fold's data
     reaches it (no global swap across the skew).
+
+    With ``cfg.zero_gating``, a zero flag travels beside every activation (``act_zero_*``) and
+    every weight (``w_zero_chain_*``); flags are computed once, where values enter the array.
+    While the activation or the weight in use is zero, the activation register keeps its old
+    value (clock enable), so the multiplier's operands and product do not switch, and the
+    partial sum passes through unchanged. An activation is then represented by
+    ``(act, act_zero)``: its value is ``0 if act_zero else act``.
 
     Parameters
     ----------
@@ -51,6 +66,8 @@ class ProcessingElement(wiring.Component):
         Registered, to the right-hand and lower neighbours.
     w_chain_out : Out(weight_shape)
         The shadow weight, to the next PE of the chain.
+    act_zero_in, act_zero_out, w_zero_chain_in, w_zero_chain_out : In, Out(1)
+        Zero flags, with ``zero_gating`` only.
     """
 
     latency = 1
@@ -58,31 +75,66 @@ class ProcessingElement(wiring.Component):
     def __init__(self, cfg):
         self._cfg = cfg
         super().__init__(pe_signature(cfg))
+        # State registers are attributes so that equivalence proofs can state invariants
+        # over them. Datapath registers need no reset: nothing reads them before the first
+        # fold's swap row has flushed them, and reset-less registers map to cheaper FPGA
+        # primitives.
+        self.shadow = Signal(weight_shape(cfg), reset_less=True)
+        self.active = Signal(weight_shape(cfg), reset_less=True)
+        self.act = Signal(act_shape(cfg), reset_less=True)
+        self.psum = Signal(acc_shape(cfg), reset_less=True)
+        if cfg.zero_gating:
+            self.shadow_zero = Signal(reset_less=True)
+            self.active_zero = Signal(reset_less=True)
+            self.act_zero = Signal(reset_less=True)
 
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        # Datapath registers need no reset: nothing reads them before the first fold's swap row
-        # has flushed them, and reset-less registers map to cheaper FPGA primitives.
-        shadow = Signal(weight_shape(cfg), reset_less=True)
-        active = Signal(weight_shape(cfg), reset_less=True)
-        act = Signal(act_shape(cfg), reset_less=True)
-        psum = Signal(acc_shape(cfg), reset_less=True)
-        weight = Mux(self.swap_in, shadow, active)
-
+        shadow, active, act, psum = self.shadow, self.active, self.act, self.psum
+        # Named so waveforms and toggle counts can find the multiplier's operand and output.
+        weight = Signal(weight_shape(cfg))
+        # The multiplier's own output width: sign extension to acc_width is wiring, and
+        # counting it as toggles would overstate the multiplier's switching.
+        product = Signal((self.act_in * weight).shape())
+        m.d.comb += [
+            weight.eq(Mux(self.swap_in, shadow, active)),
+            product.eq(self.act_in * weight),
+        ]
         with m.If(self.w_shift):
             m.d.sync += shadow.eq(self.w_chain_in)
         with m.If(self.swap_in):
             m.d.sync += active.eq(shadow)
-        # Assigning to the acc-width register truncates: wraparound modulo 2**acc_width.
-        m.d.sync += [
-            psum.eq(self.psum_in + self.act_in * weight),
-            act.eq(self.act_in),
-            self.swap_out.eq(self.swap_in),
-        ]
+        m.d.sync += self.swap_out.eq(self.swap_in)
         m.d.comb += [
             self.w_chain_out.eq(shadow),
             self.act_out.eq(act),
             self.psum_out.eq(psum),
         ]
+
+        if not cfg.zero_gating:
+            # Assigning to the acc-width register truncates: wraparound modulo 2**acc_width.
+            m.d.sync += [psum.eq(self.psum_in + product), act.eq(self.act_in)]
+            return m
+
+        shadow_zero, active_zero, act_zero = self.shadow_zero, self.active_zero, self.act_zero
+        weight_zero = Signal()
+        gate = Signal()
+        m.d.comb += [
+            weight_zero.eq(Mux(self.swap_in, shadow_zero, active_zero)),
+            gate.eq(self.act_zero_in | weight_zero),
+            self.w_zero_chain_out.eq(shadow_zero),
+            self.act_zero_out.eq(act_zero),
+        ]
+        with m.If(self.w_shift):
+            m.d.sync += shadow_zero.eq(self.w_zero_chain_in)
+        with m.If(self.swap_in):
+            m.d.sync += active_zero.eq(shadow_zero)
+        m.d.sync += act_zero.eq(self.act_zero_in)
+        with m.If(~self.act_zero_in):
+            m.d.sync += act.eq(self.act_in)
+        with m.If(gate):
+            m.d.sync += psum.eq(self.psum_in)
+        with m.Else():
+            m.d.sync += psum.eq(self.psum_in + product)
         return m

@@ -21,3 +21,17 @@ def delay(m, value, cycles, *, name, reset_less=False):
         m.d.sync += stage.eq(current)
         current = stage
     return current
+
+
+def delay_held(m, value, zero, cycles, *, name):
+    """Delay a zero-flagged value: ``(value, zero)`` delayed by ``cycles`` stages, where a stage
+    keeps its old value (clock enable) when the flag entering it is set, so zeros cause no
+    switching on the data bits. The pair represents ``0 if zero else value``."""
+    for i in range(cycles):
+        stage = Signal(value.shape(), name=f"{name}_d{i + 1}", reset_less=True)
+        stage_zero = Signal(name=f"{name}_zero_d{i + 1}")
+        with m.If(~zero):
+            m.d.sync += stage.eq(value)
+        m.d.sync += stage_zero.eq(zero)
+        value, zero = stage, stage_zero
+    return value, zero

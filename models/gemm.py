@@ -68,8 +68,30 @@ def _matrix(cfg, which, shape, kind, rng):
     raise ValueError(f"operand kind must be one of {', '.join(OPERAND_KINDS)}, not {kind!r}")
 
 
-def random_operands(cfg, m, k, n, *, seed, act_kind="random", weight_kind="random"):
-    """Seeded operands ``(A[m×k], W[k×n])`` in the configured ranges."""
+def _with_zeros(x, fraction, rng):
+    """``x`` with exactly ``round(fraction * x.size)`` entries, chosen at random, set to 0."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"zero fraction must lie in [0, 1], not {fraction!r}")
+    x = x.copy()
+    flat = x.reshape(-1)
+    flat[rng.permutation(flat.size)[:round(fraction * flat.size)]] = 0
+    return x
+
+
+def random_operands(cfg, m, k, n, *, seed, act_kind="random", weight_kind="random",
+                    act_zeros=None, weight_zeros=None):
+    """Seeded operands ``(A[m×k], W[k×n])`` in the configured ranges.
+
+    ``act_zeros``/``weight_zeros``: if given, that exact fraction of the entries is zero and
+    the others are drawn from ``kind`` with zeros excluded (``"random"`` becomes ``"dense"``).
+    """
     rng = np.random.default_rng(seed)
-    return (_matrix(cfg, "act", (m, k), act_kind, rng),
-            _matrix(cfg, "weight", (k, n), weight_kind, rng))
+    out = []
+    for which, shape, kind, zeros in (("act", (m, k), act_kind, act_zeros),
+                                      ("weight", (k, n), weight_kind, weight_zeros)):
+        if zeros is None:
+            out.append(_matrix(cfg, which, shape, kind, rng))
+        else:
+            base = _matrix(cfg, which, shape, "dense" if kind == "random" else kind, rng)
+            out.append(_with_zeros(base, zeros, rng))
+    return tuple(out)

@@ -1,5 +1,7 @@
 """GEMM test cases: what the cocotb test runs, and what it reports back."""
 
+from __future__ import annotations
+
 import json
 from dataclasses import asdict, dataclass
 
@@ -11,7 +13,8 @@ class GemmCase:
     """One GEMM run through the engine.
 
     ``act_kind``/``weight_kind`` are operand kinds of
-    :func:`zeroskip.models.gemm.random_operands`; ``stall`` is the probability of an idle cycle
+    :func:`zeroskip.models.gemm.random_operands`, ``act_zeros``/``weight_zeros`` exact zero
+    fractions (``None``: as the kind draws them); ``stall`` is the probability of an idle cycle
     on every input stream and of backpressure on ``results`` (each stream seeded apart).
     """
 
@@ -22,13 +25,17 @@ class GemmCase:
     act_kind: str = "random"
     weight_kind: str = "random"
     stall: float = 0.0
+    act_zeros: float | None = None
+    weight_zeros: float | None = None
 
     @property
     def name(self):
         kinds = "" if (self.act_kind, self.weight_kind) == ("random", "random") else \
             f"-{self.act_kind}x{self.weight_kind}"
         stall = f"-stall{self.stall:g}" if self.stall else ""
-        return f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{stall}"
+        zeros = "".join(f"-{name}{value:g}" for name, value in
+                        (("az", self.act_zeros), ("wz", self.weight_zeros)) if value is not None)
+        return f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{zeros}{stall}"
 
 
 def write_cases(path, cases):

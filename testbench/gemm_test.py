@@ -36,7 +36,8 @@ async def run_case(dut, cfg, case, ports):
     """Drive one GEMM, return a result dict (passed, cycles, model_cycles, details)."""
     cmd, weights, acts, results = ports
     a, w = random_operands(cfg, case.m, case.k, case.n, seed=case.seed,
-                           act_kind=case.act_kind, weight_kind=case.weight_kind)
+                           act_kind=case.act_kind, weight_kind=case.weight_kind,
+                           act_zeros=case.act_zeros, weight_zeros=case.weight_zeros)
     expected = gemm_reference(cfg, a, w)
     cmd.load([command_word(cfg, case.m, case.k, case.n)], _pauses(case, 0))
     weights.load(weight_words(cfg, pack_weights(cfg, w, case.m)), _pauses(case, 1))

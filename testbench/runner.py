@@ -15,7 +15,7 @@ from zeroskip.hdl.verilog import generate_verilog
 
 from .cases import write_cases
 
-__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "default_build_root"]
+__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "default_build_root", "wave_file"]
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -110,4 +110,15 @@ def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run",
     if not results_path.exists():
         raise RuntimeError(f"the {simulator} simulation wrote no results; see "
                            f"{run_dir / 'sim.log'}")
+    if waves and simulator == "icarus":
+        # Icarus dumps into the shared build folder; keep each run's waveform with the run.
+        shutil.move(build_dir / f"{cfg.name}.fst", run_dir / f"{cfg.name}.fst")
     return json.loads(results_path.read_text()), run_dir
+
+
+def wave_file(run_dir):
+    """The waveform a ``waves=True`` run wrote (FST from Icarus, VCD from Verilator)."""
+    found = sorted(p for p in Path(run_dir).iterdir() if p.suffix in (".fst", ".vcd"))
+    if not found:
+        raise FileNotFoundError(f"no waveform in {run_dir}")
+    return found[0]

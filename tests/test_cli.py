@@ -59,6 +59,9 @@ def test_config_file_with_flag_override(tmp_path):
     (["sim", "--gemm", "2,2,2", "--stall", "1.5"], "expected a probability in [0, 1)"),
     (["sim", "--gemm", "2,2,2", "--seed", "-3"], "expected a non-negative integer"),
     (["sim", "--gemm", "2,2,2", "--simulator", "vcs"], "invalid choice: 'vcs'"),
+    (["sim", "--gemm", "2,2,2", "--act-zeros", "1.2"], "expected a fraction in [0, 1]"),
+    (["sim", "--gemm", "2,2,2", "--weight-zeros", "x"], "expected a fraction in [0, 1]"),
+    (["generate", "--zero-gating", "2"], "expected true or false, not '2'"),
 ])
 def test_bad_input_one_line_exit_2_no_files(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -102,3 +105,18 @@ def test_sim_waves(simulator, suffix, tmp_path, capsys, in_tmp_cwd):
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] and report["waves"].endswith(suffix)
     assert os.path.getsize(report["waves"]) > 0
+
+
+def test_sim_compare_gating(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--gemm", "12,4,4", "--act-zeros", "0.5",
+                 "--compare-gating", "--simulator", "icarus",
+                 "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    gated, ungated = report["gated"], report["ungated"]
+    assert report["passed"] and gated["passed"] and ungated["passed"]
+    assert gated["cycles"] == ungated["cycles"] == report["model_cycles"]
+    assert report["gated_over_ungated"] == round(
+        gated["toggles"]["datapath"] / ungated["toggles"]["datapath"], 4)
+    assert 0 < report["gated_over_ungated"] < 1
+    assert report["act_zeros"] == 0.5

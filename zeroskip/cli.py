@@ -74,6 +74,16 @@ def _probability(text):
     return p
 
 
+def _fraction(text):
+    try:
+        f = float(text)
+    except ValueError:
+        f = -1.0
+    if not 0.0 <= f <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], not {text!r}")
+    return f
+
+
 def _seed(text):
     try:
         s = int(text)
@@ -106,7 +116,17 @@ def _build_parser():
     sim.add_argument("--stall", metavar="P", type=_probability, default=0.0,
                      help="probability of an idle or backpressure cycle on every stream "
                           "(seeded); 0 measures the engine's own cycle count")
+    sim.add_argument("--act-zeros", metavar="F", type=_fraction,
+                     help="exact fraction of zero activations in the random GEMM (0 to 1)")
+    sim.add_argument("--weight-zeros", metavar="F", type=_fraction,
+                     help="exact fraction of zero weights in the random GEMM (0 to 1)")
     sim.add_argument("--waves", action="store_true", help="record a waveform (FST or VCD)")
+    sim.add_argument("--activity", action="store_true",
+                     help="count bit toggles by signal class from a waveform (JSON key "
+                          "'toggles') and the relative energy proxy")
+    sim.add_argument("--compare-gating", action="store_true",
+                     help="run the same GEMM with and without zero-gating and report both and "
+                          "'gated_over_ungated' (datapath toggles)")
     sim.add_argument("--json", metavar="FILE", type=Path, help="also write the report as JSON")
     sim.add_argument("--build-dir", metavar="DIR", type=Path,
                      help="build cache (default: $ZEROSKIP_BUILD_DIR or ~/.cache/zeroskip)")
@@ -145,7 +165,9 @@ def _cmd_sim(args):
             raise UsageError(f"zeroskip sim: --gemm {dim_name} must be between 1 and "
                              f"{cfg.max_dim} (dim_width={cfg.dim_width}), not {value}")
     report = run_gemm_check(cfg, m, k, n, seed=args.seed, simulator=args.simulator,
-                            stall=args.stall, waves=args.waves, build_root=args.build_dir)
+                            stall=args.stall, waves=args.waves, build_root=args.build_dir,
+                            act_zeros=args.act_zeros, weight_zeros=args.weight_zeros,
+                            activity=args.activity, compare_gating=args.compare_gating)
     text = json.dumps(report, indent=2, sort_keys=True) + "\n"
     if args.json:
         write_files_atomically({args.json: text})

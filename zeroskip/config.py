@@ -63,6 +63,8 @@ class ZeroskipConfig:
                                 "2**dim_width - 1)", lo=1, hi=32)
     acc_depth: int = _param(512, "accumulator memory rows: M is processed in tiles of this "
                                  "many rows", lo=1, hi=65536)
+    zero_gating: bool = _param(True, "PEs hold their operand registers and bypass the adder "
+                                     "when an activation or weight is zero")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -1,12 +1,11 @@
 """End-to-end flows shared by the CLI, the demo and the benchmarks."""
 
-from pathlib import Path
-
 from .models.cycles import predict_cycles, scalesim_ws_cycles, utilization
+from .models.energy import relative_energy
 from .testbench.cases import GemmCase
-from .testbench.runner import simulate
+from .testbench.runner import simulate, wave_file
 
-__all__ = ["run_gemm_check", "count_multipliers", "gemm_report"]
+__all__ = ["run_gemm_check", "count_multipliers", "gemm_report", "measure_activity"]
 
 
 def count_multipliers(cfg):
@@ -35,18 +34,56 @@ def gemm_report(cfg, sim_report, *, simulator):
     }
 
 
-def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, waves=False,
-                   build_root=None):
-    """Simulate one seeded random GEMM on the RTL and check it against NumPy and the cycle
-    model. Returns the report dict of ``zeroskip sim``."""
-    case = GemmCase(m=m, k=k, n=n, seed=seed, stall=stall)
+def measure_activity(cfg, case, *, simulator, build_root=None):
+    """Simulate ``case`` with a waveform; return ``(gemm report, toggles by class)``."""
+    from .testbench.activity import count_toggles
+
     reports, run_dir = simulate(cfg, [case], simulator=simulator, build_root=build_root,
-                                run_name=f"sim-{case.name}", waves=waves)
-    report = gemm_report(cfg, reports[0], simulator=simulator)
-    report.update(seed=seed, multipliers=count_multipliers(cfg), config=cfg.to_dict(),
+                                run_name=f"activity-{case.name}", waves=True)
+    toggles = count_toggles(wave_file(run_dir))
+    return gemm_report(cfg, reports[0], simulator=simulator), toggles
+
+
+def _ratio(a, b):
+    return round(a / b, 4) if b else None
+
+
+def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, waves=False,
+                   build_root=None, act_zeros=None, weight_zeros=None, activity=False,
+                   compare_gating=False):
+    """Simulate one seeded random GEMM on the RTL and check it against NumPy and the cycle
+    model. Returns the report dict of ``zeroskip sim``.
+
+    ``activity`` adds bit toggles by class (from a waveform) and the energy proxy;
+    ``compare_gating`` runs the same GEMM with and without zero-gating and reports both.
+    """
+    case = GemmCase(m=m, k=k, n=n, seed=seed, stall=stall, act_zeros=act_zeros,
+                    weight_zeros=weight_zeros)
+    if compare_gating:
+        runs = {}
+        for label, gating in (("gated", True), ("ungated", False)):
+            report, toggles = measure_activity(cfg.replace(zero_gating=gating), case,
+                                               simulator=simulator, build_root=build_root)
+            runs[label] = dict(report, toggles=toggles, energy_proxy=relative_energy(toggles))
+        report = dict(runs["gated" if cfg.zero_gating else "ungated"])
+        report.update(
+            passed=runs["gated"]["passed"] and runs["ungated"]["passed"],
+            gated=runs["gated"], ungated=runs["ungated"],
+            gated_over_ungated=_ratio(runs["gated"]["toggles"]["datapath"],
+                                      runs["ungated"]["toggles"]["datapath"]),
+            gated_over_ungated_energy=_ratio(runs["gated"]["energy_proxy"],
+                                             runs["ungated"]["energy_proxy"]))
+    elif activity:
+        report, toggles = measure_activity(cfg, case, simulator=simulator,
+                                           build_root=build_root)
+        report.update(toggles=toggles, energy_proxy=relative_energy(toggles))
+    else:
+        reports, run_dir = simulate(cfg, [case], simulator=simulator, build_root=build_root,
+                                    run_name=f"sim-{case.name}", waves=waves)
+        report = gemm_report(cfg, reports[0], simulator=simulator)
+        if waves:
+            report["waves"] = str(wave_file(run_dir))
+    report.update(seed=seed, act_zeros=act_zeros, weight_zeros=weight_zeros,
+                  multipliers=count_multipliers(cfg), config=cfg.to_dict(),
                   predicted_cycles_match=report["cycles"] == predict_cycles(cfg, m, k, n))
-    if waves:
-        found = sorted(p for p in Path(run_dir).parent.glob("*") if p.suffix in (".fst", ".vcd"))
-        found += sorted(p for p in Path(run_dir).glob("*") if p.suffix in (".fst", ".vcd"))
-        report["waves"] = str(found[-1]) if found else None
     return report

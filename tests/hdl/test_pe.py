@@ -1,5 +1,6 @@
 """ProcessingElement in Amaranth's simulator."""
 
+import pytest
 from amaranth.sim import Simulator
 
 from zeroskip import ZeroskipConfig
@@ -26,8 +27,9 @@ async def _load_shadow(ctx, dut, weight):
     ctx.set(dut.w_shift, 0)
 
 
-def test_mac_uses_shadow_on_swap_then_keeps_it():
-    cfg = ZeroskipConfig(act_width=8, weight_width=8, acc_width=16)
+@pytest.mark.parametrize("gating", [True, False])
+def test_mac_uses_shadow_on_swap_then_keeps_it(gating):
+    cfg = ZeroskipConfig(act_width=8, weight_width=8, acc_width=16, zero_gating=gating)
     seen = []
 
     async def tb(ctx, dut):
@@ -52,8 +54,9 @@ def test_mac_uses_shadow_on_swap_then_keeps_it():
     assert seen == [(100 - 21, 3, 1), (1 + 14, -2, 0)]
 
 
-def test_accumulator_wraps_at_acc_width():
-    cfg = ZeroskipConfig(act_width=8, weight_width=8, acc_width=16)
+@pytest.mark.parametrize("gating", [True, False])
+def test_accumulator_wraps_at_acc_width(gating):
+    cfg = ZeroskipConfig(act_width=8, weight_width=8, acc_width=16, zero_gating=gating)
     out = []
 
     async def tb(ctx, dut):
@@ -81,3 +84,37 @@ def test_mixed_signedness_product():
 
     _run(cfg, tb)
     assert out == [-120]
+
+
+def test_gated_pe_holds_operand_and_bypasses_on_zero():
+    cfg = ZeroskipConfig(zero_gating=True)
+    seen = []
+
+    async def tb(ctx, dut):
+        await _load_shadow(ctx, dut, 3)
+        ctx.set(dut.act_in, 5)
+        ctx.set(dut.swap_in, 1)
+        ctx.set(dut.psum_in, 10)
+        await ctx.tick()
+        ctx.set(dut.swap_in, 0)
+        seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.act_zero_out)))
+        # A zero activation: act_in keeps the stale 7 (held upstream) with the flag set.
+        ctx.set(dut.act_in, 7)
+        ctx.set(dut.act_zero_in, 1)
+        ctx.set(dut.psum_in, 20)
+        await ctx.tick()
+        seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.act_zero_out)))
+        # A zero weight: the flag travels with it up the chain; after a swap it gates.
+        ctx.set(dut.act_zero_in, 0)
+        ctx.set(dut.w_chain_in, 0)
+        ctx.set(dut.w_zero_chain_in, 1)
+        ctx.set(dut.w_shift, 1)
+        await ctx.tick()
+        ctx.set(dut.w_shift, 0)
+        ctx.set(dut.swap_in, 1)
+        ctx.set(dut.psum_in, 30)
+        await ctx.tick()
+        seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.act_zero_out)))
+
+    _run(cfg, tb)
+    assert seen == [(10 + 15, 5, 0), (20, 5, 1), (30, 7, 0)]

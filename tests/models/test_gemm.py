@@ -52,3 +52,13 @@ def test_operand_kinds_stay_in_range(kind):
         assert np.all(a != 0) and np.all(w != 0)
     if kind == "zeros":
         assert not a.any() and not w.any()
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.5, 0.9, 1.0])
+def test_exact_zero_fractions(fraction):
+    cfg = ZeroskipConfig()
+    a, w = random_operands(cfg, 10, 20, 10, seed=2, act_zeros=fraction, weight_zeros=fraction)
+    assert (a == 0).sum() == round(fraction * a.size)
+    assert (w == 0).sum() == round(fraction * w.size)
+    with pytest.raises(ValueError, match="zero fraction must lie in"):
+        random_operands(cfg, 2, 2, 2, seed=0, act_zeros=1.5)
