@@ -54,7 +54,7 @@ def _gating_comparison(cfg, simulator, build_root):
     keys = ("operands", "products", "psums", "datapath", "energy")
     lines = ["| toggles | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     for label in ("gated", "ungated"):
-        lines.append(f"| {label} | " + " | ".join(f"{runs[label][k]:g}" for k in keys) + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{runs[label][k]:,.0f}" for k in keys) + " |")
     lines.append("| gated / ungated | " + " | ".join(
         f"{runs['gated'][k] / runs['ungated'][k]:.3f}" if runs["ungated"][k] else "-"
         for k in keys) + " |")
