@@ -14,7 +14,7 @@ from pathlib import Path
 
 from zeroskip import ZeroskipConfig
 from zeroskip.hdl.verilog import generate_verilog
-from zeroskip.models.cycles import predict_cycles, scalesim_ws_cycles, utilization
+from zeroskip.models.cycles import scalesim_ws_cycles, utilization
 from zeroskip.testbench.cases import GemmCase
 from zeroskip.testbench.runner import simulate
 

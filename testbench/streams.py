@@ -10,7 +10,6 @@ backpressure (monitor): :func:`no_pauses` or :func:`random_pauses`.
 """
 
 import itertools
-import logging
 import random
 
 __all__ = ["StreamDriver", "StreamMonitor", "no_pauses", "random_pauses"]
@@ -30,11 +29,10 @@ def random_pauses(probability, seed):
 class _StreamPort:
     """The ``{prefix}__valid``/``__ready``/``__payload`` signals of one stream port."""
 
-    def __init__(self, dut, prefix, role, pauses):
+    def __init__(self, dut, prefix, pauses):
         self.valid = getattr(dut, f"{prefix}__valid")
         self.ready = getattr(dut, f"{prefix}__ready")
         self.payload = getattr(dut, f"{prefix}__payload")
-        self.log = logging.getLogger(f"tb.{role}.{prefix}")
         self.pauses = pauses or no_pauses()
 
 
@@ -42,7 +40,7 @@ class StreamDriver(_StreamPort):
     """Offers a queue of payload words on a stream port."""
 
     def __init__(self, dut, prefix, *, pauses=None):
-        super().__init__(dut, prefix, "driver", pauses)
+        super().__init__(dut, prefix, pauses)
         self.queue = []
         self.sent = 0
         self._offered = False
@@ -78,7 +76,7 @@ class StreamMonitor(_StreamPort):
     """Accepts words from a stream port, with optional backpressure."""
 
     def __init__(self, dut, prefix, *, pauses=None):
-        super().__init__(dut, prefix, "monitor", pauses)
+        super().__init__(dut, prefix, pauses)
         self.words = []
         self._ready = None
 

@@ -12,10 +12,10 @@ def _required_simulators():
 
 def require_simulator(simulator):
     """Skip when a simulator is missing, unless CI requires it (ZEROSKIP_REQUIRE_SIMULATORS)."""
-    from zeroskip.testbench.runner import SimulatorUnavailable, _prepare_simulator
+    from zeroskip.testbench.runner import SimulatorUnavailable, prepare_simulator
 
     try:
-        _prepare_simulator(simulator)
+        prepare_simulator(simulator)
     except SimulatorUnavailable as e:
         if simulator in _required_simulators():
             pytest.fail(f"{simulator} is required here: {e}")
