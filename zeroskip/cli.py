@@ -64,24 +64,24 @@ def _gemm_dims(text):
     return tuple(dims)
 
 
-def _probability(text):
-    try:
-        p = float(text)
-    except ValueError:
-        p = -1.0
-    if not 0.0 <= p < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), not {text!r}")
-    return p
+def _fraction_parser(*, allow_one):
+    """argparse type for a float in [0, 1] (or [0, 1) without ``allow_one``)."""
+    interval = "[0, 1]" if allow_one else "[0, 1)"
+
+    def parse(text):
+        try:
+            f = float(text)
+        except ValueError:
+            f = -1.0
+        if not (0.0 <= f <= 1.0 if allow_one else 0.0 <= f < 1.0):
+            noun = "fraction" if allow_one else "probability"
+            raise argparse.ArgumentTypeError(f"expected a {noun} in {interval}, not {text!r}")
+        return f
+    return parse
 
 
-def _fraction(text):
-    try:
-        f = float(text)
-    except ValueError:
-        f = -1.0
-    if not 0.0 <= f <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], not {text!r}")
-    return f
+_probability = _fraction_parser(allow_one=False)
+_fraction = _fraction_parser(allow_one=True)
 
 
 def _seed(text):

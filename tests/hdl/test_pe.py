@@ -20,10 +20,15 @@ def _run(cfg, testbench):
     sim.run()
 
 
-async def _load_shadow(ctx, dut, weight):
-    ctx.set(dut.w_chain_in, weight)
-    ctx.set(dut.w_shift, 1)
+async def _cycle(ctx, dut, **inputs):
+    """Set the named PE inputs, then let one clock edge pass."""
+    for name, value in inputs.items():
+        ctx.set(getattr(dut, name), value)
     await ctx.tick()
+
+
+async def _load_shadow(ctx, dut, weight):
+    await _cycle(ctx, dut, w_chain_in=weight, w_shift=1)
     ctx.set(dut.w_shift, 0)
 
 
@@ -36,18 +41,10 @@ def test_mac_uses_shadow_on_swap_then_keeps_it(gating):
         await _load_shadow(ctx, dut, -7)
         assert ctx.get(dut.w_chain_out) == -7
         # Swap row: multiplies by the shadow weight in the same cycle.
-        ctx.set(dut.act_in, 3)
-        ctx.set(dut.swap_in, 1)
-        ctx.set(dut.psum_in, 100)
-        await ctx.tick()
+        await _cycle(ctx, dut, act_in=3, swap_in=1, psum_in=100)
         seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.swap_out)))
         # A new shadow weight does not disturb the active one.
-        ctx.set(dut.swap_in, 0)
-        ctx.set(dut.w_chain_in, 5)
-        ctx.set(dut.w_shift, 1)
-        ctx.set(dut.act_in, -2)
-        ctx.set(dut.psum_in, 1)
-        await ctx.tick()
+        await _cycle(ctx, dut, swap_in=0, w_chain_in=5, w_shift=1, act_in=-2, psum_in=1)
         seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.swap_out)))
 
     _run(cfg, tb)
@@ -61,10 +58,7 @@ def test_accumulator_wraps_at_acc_width(gating):
 
     async def tb(ctx, dut):
         await _load_shadow(ctx, dut, -128)
-        ctx.set(dut.act_in, -128)
-        ctx.set(dut.swap_in, 1)
-        ctx.set(dut.psum_in, 32767)
-        await ctx.tick()
+        await _cycle(ctx, dut, act_in=-128, swap_in=1, psum_in=32767)
         out.append(ctx.get(dut.psum_out))
 
     _run(cfg, tb)
@@ -77,9 +71,7 @@ def test_mixed_signedness_product():
 
     async def tb(ctx, dut):
         await _load_shadow(ctx, dut, -8)
-        ctx.set(dut.act_in, 15)
-        ctx.set(dut.swap_in, 1)
-        await ctx.tick()
+        await _cycle(ctx, dut, act_in=15, swap_in=1)
         out.append(ctx.get(dut.psum_out))
 
     _run(cfg, tb)
@@ -92,28 +84,14 @@ def test_gated_pe_holds_operand_and_bypasses_on_zero():
 
     async def tb(ctx, dut):
         await _load_shadow(ctx, dut, 3)
-        ctx.set(dut.act_in, 5)
-        ctx.set(dut.swap_in, 1)
-        ctx.set(dut.psum_in, 10)
-        await ctx.tick()
-        ctx.set(dut.swap_in, 0)
+        await _cycle(ctx, dut, act_in=5, swap_in=1, psum_in=10)
         seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.act_zero_out)))
         # A zero activation: act_in keeps the stale 7 (held upstream) with the flag set.
-        ctx.set(dut.act_in, 7)
-        ctx.set(dut.act_zero_in, 1)
-        ctx.set(dut.psum_in, 20)
-        await ctx.tick()
+        await _cycle(ctx, dut, swap_in=0, act_in=7, act_zero_in=1, psum_in=20)
         seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.act_zero_out)))
         # A zero weight: the flag travels with it up the chain; after a swap it gates.
-        ctx.set(dut.act_zero_in, 0)
-        ctx.set(dut.w_chain_in, 0)
-        ctx.set(dut.w_zero_chain_in, 1)
-        ctx.set(dut.w_shift, 1)
-        await ctx.tick()
-        ctx.set(dut.w_shift, 0)
-        ctx.set(dut.swap_in, 1)
-        ctx.set(dut.psum_in, 30)
-        await ctx.tick()
+        await _cycle(ctx, dut, act_zero_in=0, w_chain_in=0, w_zero_chain_in=1, w_shift=1)
+        await _cycle(ctx, dut, w_shift=0, swap_in=1, psum_in=30)
         seen.append((ctx.get(dut.psum_out), ctx.get(dut.act_out), ctx.get(dut.act_zero_out)))
 
     _run(cfg, tb)
