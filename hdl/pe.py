@@ -70,8 +70,6 @@ class ProcessingElement(wiring.Component):
         Zero flags, with ``zero_gating`` only.
     """
 
-    latency = 1
-
     def __init__(self, cfg):
         self._cfg = cfg
         super().__init__(pe_signature(cfg))
