@@ -8,7 +8,7 @@ import numpy as np
 
 from .folds import fold_sequence
 
-__all__ = ["pack_weights", "pack_activations", "unpack_results"]
+__all__ = ["pack_weights", "pack_activations", "result_row_count", "unpack_results"]
 
 
 def _pack(matrix, folds, lanes, select):

@@ -119,10 +119,9 @@ def prove_gating_equivalence(cfg, *, depth=3, broken_flag=False, workdir=None, s
         (Path(tmp) / "miter.il").write_text(il)
         (Path(tmp) / "gating.sby").write_text(sby)
         t0 = time.perf_counter()
-        proc = subprocess.run([str(Path(sys.executable).parent / "yowasp-sby")
-                               if (Path(sys.executable).parent / "yowasp-sby").exists()
-                               else "yowasp-sby", "-f", "gating.sby"],
-                              cwd=tmp, env=env, capture_output=True, text=True)
+        # _sby_environment() put the venv's bin folder first on PATH.
+        proc = subprocess.run(["yowasp-sby", "-f", "gating.sby"], cwd=tmp, env=env,
+                              capture_output=True, text=True)
         seconds = time.perf_counter() - t0
     log = proc.stdout + proc.stderr
     return {"proved": proc.returncode == 0 and "DONE (PASS" in log,
