@@ -5,9 +5,10 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .array import WeightStationaryArray
+from .decoders import weight_decoder
 from .folds import FoldSequencer
-from .layouts import (acc_shape, activation_row_layout, command_layout, result_row_layout,
-                      weight_row_layout)
+from .layouts import (acc_shape, activation_row_layout, command_layout, compressed_word_layout,
+                      result_row_layout, weight_row_layout)
 from .pipeline import delay
 
 __all__ = ["GemmEngine"]
@@ -40,8 +41,10 @@ class GemmEngine(wiring.Component):
     -------
     cmd : In(stream.Signature(command_layout))
         One command per GEMM; accepted while the engine is idle.
-    weights : In(stream.Signature(weight_row_layout))
-        Rows W[k, n0 : n0+C], ``k_rows`` of them per fold.
+    weights : In(stream.Signature(weight_row_layout)) or In(stream.Signature(compressed_word_layout))
+        With ``weight_format = "dense"``: rows W[k, n0 : n0+C], ``k_rows`` of them per fold.
+        Otherwise compressed words (:mod:`zeroskip.models.wire`) that a decoder of that format
+        turns into R rows per fold on their way to the array.
     activations : In(stream.Signature(activation_row_layout))
         Rows A[m, k0 : k0+R], ``tile_rows`` of them per fold.
     results : Out(stream.Signature(result_row_layout))
@@ -53,9 +56,12 @@ class GemmEngine(wiring.Component):
     def __init__(self, cfg, *, row_module=None, pe_module=None):
         self._cfg = cfg
         self._array = WeightStationaryArray(cfg, row_module=row_module, pe_module=pe_module)
+        self._decoder = weight_decoder(cfg)
+        weight_payload = weight_row_layout(cfg) if self._decoder is None else \
+            compressed_word_layout(cfg)
         super().__init__({
             "cmd": In(stream.Signature(command_layout(cfg))),
-            "weights": In(stream.Signature(weight_row_layout(cfg))),
+            "weights": In(stream.Signature(weight_payload)),
             "activations": In(stream.Signature(activation_row_layout(cfg))),
             "results": Out(stream.Signature(result_row_layout(cfg))),
             "busy": Out(1),
@@ -101,6 +107,15 @@ class GemmEngine(wiring.Component):
             m.d.sync += [dims.eq(p), running.eq((p.m != 0) & (p.k != 0) & (p.n != 0))]
 
         # Weight loader: shifts R rows into the shadow chains per fold, zeros past k_rows -----
+        if self._decoder is None:
+            weight_rows = self.weights
+        else:
+            # Compressed streams carry all R rows of every fold; the decoder starts afresh with
+            # each command and reads words only while one runs, so the cycle model can replay it.
+            m.submodules.weight_decoder = decoder = self._decoder
+            wiring.connect(m, wiring.flipped(self.weights), decoder.words)
+            weight_rows = decoder.rows
+            m.d.comb += [decoder.restart.eq(start), decoder.enable.eq(running)]
         ld_done = Signal()
         ld_row = Signal(range(max(rows, 2)))
         shadow_full = Signal()
@@ -110,15 +125,15 @@ class GemmEngine(wiring.Component):
         shift = Signal()
         m.d.comb += [
             loading.eq(running & ~ld_done & ~shadow_full & (settle == 0)),
-            take.eq(ld_row < ld.k_rows),
-            self.weights.ready.eq(loading & take),
-            shift.eq(loading & (~take | self.weights.valid)),
+            take.eq(ld_row < ld.k_rows if self._decoder is None else 1),
+            weight_rows.ready.eq(loading & take),
+            shift.eq(loading & (~take | weight_rows.valid)),
             array.w_shift.eq(shift),
-            array.w_row.eq(Mux(take, self.weights.payload, 0)),
+            array.w_row.eq(Mux(take, weight_rows.payload, 0)),
         ]
         if cfg.zero_gating:
             for c in range(cfg.cols):
-                m.d.comb += array.w_row_zero[c].eq(~take | (self.weights.payload[c] == 0))
+                m.d.comb += array.w_row_zero[c].eq(~take | (weight_rows.payload[c] == 0))
         with m.If(start):
             m.d.sync += [ld_done.eq(0), ld_row.eq(0)]
         with m.Elif(shift):

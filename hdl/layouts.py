@@ -7,8 +7,10 @@ testbench and the models pack and unpack words using the same definitions.
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
+from ..models.wire import word_width
+
 __all__ = ["act_shape", "weight_shape", "acc_shape", "command_layout", "activation_row_layout",
-           "weight_row_layout", "result_row_layout"]
+           "weight_row_layout", "compressed_word_layout", "result_row_layout"]
 
 
 def _shape(width, is_signed):
@@ -41,6 +43,12 @@ def activation_row_layout(cfg):
 def weight_row_layout(cfg):
     """C weights W[k, n0 : n0+C] loaded into one array row (lane c = column c)."""
     return data.ArrayLayout(weight_shape(cfg), cfg.cols)
+
+
+def compressed_word_layout(cfg):
+    """One word of a compressed weight stream (:mod:`zeroskip.models.wire`); ``last`` marks
+    the final word of a GEMM."""
+    return data.StructLayout({"data": unsigned(word_width(cfg)), "last": unsigned(1)})
 
 
 def result_row_layout(cfg):

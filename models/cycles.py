@@ -14,6 +14,14 @@ Timeline (cycle 0 is the command transfer):
   ``h_{f+1} = h_f + max(T_f, 2R + C - 1)``;
 * the last row leaves ``RESULT_PATH`` cycles after its transfer: input register (1), array
   (R + C - 1), accumulator read and add (2), result FIFO (1).
+
+With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
+which starts empty with each command and reads a word per cycle while its buffer has room:
+fold f's rows then load in the cycles from ``s_f`` (``h_{f-1} + R + C - 1``, or 1) on which the
+decoder has a row, and the next fold starts once both its rows are loaded and the previous
+fold's rows are in: ``h_f = max(e_f + 1, h_{f-1} + T_{f-1})`` with ``e_f`` the cycle its R-th
+row loads. :func:`predict_cycles` replays the decoder cycle by cycle from the wire encoding's
+per-row ``need``/``consume`` bits (:mod:`zeroskip.models.wire`), so it needs the weights.
 """
 
 from .folds import fold_sequence
@@ -35,14 +43,77 @@ def result_path(cfg):
     return 1 + (cfg.rows + cfg.cols - 1) + 2 + FIFO_LATENCY
 
 
-def predict_cycles(cfg, m, k, n):
-    """Engine cycles for C[m×n] = A[m×k] · W[k×n] with no stalls (0 when a dimension is 0)."""
+class _DecoderReplay:
+    """The hardware weight decoder (:class:`zeroskip.hdl.decoders.WeightDecoder`), cycle by
+    cycle, on a stream whose words are always available."""
+
+    def __init__(self, cfg, stream):
+        from .wire import decoder_buffer_bits, word_width
+
+        self.word = word_width(cfg)
+        self.room = decoder_buffer_bits(cfg) - self.word
+        self.words_left = len(stream.words)
+        self.need, self.consume = stream.need, stream.consume
+        self.level = 0
+        self.row = 0           # next row to parse
+        self.out_valid = False
+
+    def step(self, ready):
+        """One clock cycle with the loader's ``ready``; returns whether a row was taken."""
+        taken = self.out_valid and ready
+        advance = (self.row < len(self.need) and self.level >= self.need[self.row]
+                   and (not self.out_valid or ready))
+        accept = self.words_left > 0 and self.level <= self.room
+        if advance:
+            self.level -= self.consume[self.row]
+            self.row += 1
+        if accept:
+            self.level += self.word
+            self.words_left -= 1
+        self.out_valid = advance or (self.out_valid and not ready)
+        return taken
+
+    def idle(self):
+        """Whether cycles without ``ready`` leave the state unchanged."""
+        stuck_input = self.words_left == 0 or self.level > self.room
+        stuck_output = self.out_valid or self.row >= len(self.need) or \
+            self.level < self.need[self.row]
+        return stuck_input and stuck_output
+
+
+def predict_cycles(cfg, m, k, n, w=None):
+    """Engine cycles for C[m×n] = A[m×k] · W[k×n] with no stalls (0 when a dimension is 0).
+
+    ``w`` (the weights, ``[k×n]``) is needed, and only used, when ``cfg.weight_format`` is
+    compressed: decoding time depends on the values.
+    """
     folds = fold_sequence(cfg, m, k, n)
     if not folds:
         return 0
-    h = cfg.rows + 1
-    for f in folds[:-1]:
-        h += max(f.tile_rows, weight_reload_interval(cfg))
+    r = cfg.rows
+    if cfg.weight_format == "dense":
+        h = r + 1
+        for f in folds[:-1]:
+            h += max(f.tile_rows, weight_reload_interval(cfg))
+    else:
+        if w is None:
+            raise ValueError(f"predict_cycles needs the weights w for weight_format "
+                             f"{cfg.weight_format!r}")
+        from .wire import compressed_weight_words
+
+        decoder = _DecoderReplay(cfg, compressed_weight_words(cfg, w, m))
+        t, window_start, h = 1, 1, None   # cycle 0 is the command; the decoder starts in 1
+        previous = None
+        for f in folds:
+            loaded = 0
+            while loaded < r:
+                if t < window_start and decoder.idle():
+                    t = window_start
+                loaded += decoder.step(t >= window_start)
+                t += 1
+            h = t if previous is None else max(t, h + previous.tile_rows)
+            window_start = h + r + cfg.cols - 1
+            previous = f
     last_row = h + folds[-1].tile_rows - 1
     return last_row + result_path(cfg) + 1
 

@@ -19,9 +19,13 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-__all__ = ["ConfigError", "ZeroskipConfig", "DATAFLOWS", "load_config", "default_config"]
+__all__ = ["ConfigError", "ZeroskipConfig", "DATAFLOWS", "WEIGHT_FORMATS", "NM_PATTERNS",
+           "load_config", "default_config"]
 
 DATAFLOWS = ("weight_stationary",)
+WEIGHT_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
+# N:M patterns the nm codec and decoder support: M in {2, 4, 8}, 1 <= N < M.
+NM_PATTERNS = tuple(f"{n}:{m}" for m in (2, 4, 8) for n in range(1, m))
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -65,6 +69,14 @@ class ZeroskipConfig:
                                  "many rows", lo=1, hi=65536)
     zero_gating: bool = _param(True, "PEs hold their operand registers and bypass the adder "
                                      "when an activation or weight is zero")
+    weight_format: str = _param("dense", "format of the weights stream: dense rows, or "
+                                         "compressed words decoded in hardware (see "
+                                         "docs/weight-formats.md)", choices=WEIGHT_FORMATS)
+    nm_pattern: str = _param("2:4", "N:M pattern of weight_format nm: at most N non-zeros in "
+                                    "every M consecutive K positions (M must divide rows)",
+                             choices=NM_PATTERNS)
+    rle_run_width: int = _param(4, "zero-run field width in bits of weight_format rle",
+                                lo=1, hi=8)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -85,6 +97,10 @@ class ZeroskipConfig:
                 if meta["choices"] is not None and value not in meta["choices"]:
                     allowed = ", ".join(repr(c) for c in meta["choices"])
                     raise ConfigError(f"{f.name} must be one of {allowed}, not {value!r}")
+        if self.weight_format == "nm" and self.rows % self.nm[1]:
+            raise ConfigError(f"nm_pattern {self.nm_pattern!r} needs rows to be a multiple of "
+                              f"{self.nm[1]} (N:M groups must not straddle weight folds), "
+                              f"not rows={self.rows}")
         if not _IDENTIFIER.match(self.name):
             raise ConfigError(f"name must be a Verilog identifier of at most 64 characters "
                               f"([A-Za-z_][A-Za-z0-9_]*), not {self.name!r}")
@@ -104,6 +120,12 @@ class ZeroskipConfig:
     def acc_signed(self):
         """Results are signed unless both operands are unsigned."""
         return self.act_signed or self.weight_signed
+
+    @property
+    def nm(self):
+        """``(N, M)`` of ``nm_pattern``."""
+        n, m = self.nm_pattern.split(":")
+        return int(n), int(m)
 
     @property
     def multipliers(self):
