@@ -7,8 +7,8 @@ module follows it field for field). They share one structure, :class:`WeightDeco
   it holds at most ``window`` bits, appending it above the bits it holds;
 * a format parser looks at the lowest ``window`` bits and says whether they hold a complete
   row (``ok``), what the row is and how many bits it uses (``consume``);
-* a complete row is registered into the output stream whenever the output is free or being
-  taken, and its bits are shifted out of the buffer in the same cycle.
+* a complete row is written into a FIFO of R decoded rows (the ``rows`` stream) whenever it has
+  room, and its bits are shifted out of the buffer in the same cycle.
 
 Throughput: at most one row per cycle, and never more bits per cycle than a word brings in. A
 row's bits are ``consume`` of :func:`~zeroskip.models.wire.encode_weight_stream`; the decoder
@@ -16,8 +16,8 @@ sustains one row per cycle while rows average at most one word (``C × weight_wi
 e.g. bitmask for int8 below 7/8 density, CSR below about 2/3, RLE below ``wb/(wb+run)``,
 N:M always (2:4 int8: 5/8 of a word per row). Denser rows take ``bits/word`` cycles each. The
 engine needs R rows per fold and a fold lasts at least ``2R + C - 1`` cycles, so even a fully
-dense bitmask or CSR stream (1.125 and 1.4 words per row for 8×8 int8) keeps up once the
-decoder has run ahead; see ``benchmarks/formats.py`` for measured engine cycles.
+dense bitmask or CSR stream (1.125 and 1.4 words per row for 8×8 int8) keeps up: the row FIFO
+lets the decoder work through the next fold while the current one computes; see ``benchmarks/formats.py`` for measured engine cycles.
 
 Members (all decoders)
 ----------------------
@@ -32,8 +32,8 @@ enable : In(1)
     Words are taken only while set (the engine enables its decoder while a command runs).
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..models.wire import decoder_buffer_bits, field_widths, max_need_bits, word_width
@@ -66,6 +66,11 @@ class WeightDecoder(wiring.Component):
         return max_need_bits(self._cfg)
 
     @property
+    def fifo_depth(self):
+        """Decoded rows the decoder can hold: one fold."""
+        return self._cfg.rows
+
+    @property
     def buffer_bits(self):
         return decoder_buffer_bits(self._cfg)
 
@@ -84,14 +89,21 @@ class WeightDecoder(wiring.Component):
         advance = Signal()
         ok, consume, lanes = self.parse(m, buffer[:self.window], level, advance)
 
-        can_emit = ~self.rows.valid | self.rows.ready
-        m.d.comb += advance.eq(ok & can_emit & ~self.restart)
-        with m.If(advance):
-            m.d.sync += self.rows.valid.eq(1)
-            for c, lane in enumerate(lanes):
-                m.d.sync += self.rows.payload[c].eq(lane)
-        with m.Elif(self.rows.ready):
-            m.d.sync += self.rows.valid.eq(0)
+        # Decoded rows queue in a FIFO of R rows (distributed RAM on FPGAs): the decoder can run
+        # a whole fold ahead while the array waits, so only average throughput matters.
+        m.submodules.row_fifo = row_fifo = ResetInserter(self.restart)(
+            fifo.SyncFIFO(width=weight_row_layout(cfg).size, depth=self.fifo_depth))
+        decoded = Signal(weight_row_layout(cfg))
+        for c, lane in enumerate(lanes):
+            m.d.comb += decoded[c].eq(lane)
+        m.d.comb += [
+            advance.eq(ok & row_fifo.w_rdy & ~self.restart),
+            row_fifo.w_en.eq(advance),
+            row_fifo.w_data.eq(decoded),
+            self.rows.valid.eq(row_fifo.r_rdy),
+            self.rows.payload.eq(row_fifo.r_data),
+            row_fifo.r_en.eq(self.rows.ready),
+        ]
 
         kept = Signal(size)
         kept_level = Signal(range(size + 1))
@@ -110,7 +122,7 @@ class WeightDecoder(wiring.Component):
         with m.Else():
             m.d.sync += [buffer.eq(kept), level.eq(kept_level)]
         with m.If(self.restart):
-            m.d.sync += [buffer.eq(0), level.eq(0), last_seen.eq(0), self.rows.valid.eq(0)]
+            m.d.sync += [buffer.eq(0), level.eq(0), last_seen.eq(0)]
         return m
 
 

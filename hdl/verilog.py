@@ -3,10 +3,11 @@
 from amaranth.back import verilog
 
 from .array import ArrayRow
+from .decoders import weight_decoder
 from .engine import GemmEngine
 from .pe import ProcessingElement
 
-__all__ = ["generate_verilog"]
+__all__ = ["generate_verilog", "generate_decoder_verilog"]
 
 
 def generate_verilog(cfg):
@@ -23,3 +24,12 @@ def generate_verilog(cfg):
         verilog.convert(ProcessingElement(cfg), name=pe_name, emit_src=False),
     ]
     return "\n".join(parts)
+
+
+def generate_decoder_verilog(cfg, name):
+    """Verilog of ``cfg``'s weight decoder alone, as module ``name`` (for its own tests and
+    for users who place the decoder elsewhere)."""
+    decoder = weight_decoder(cfg)
+    if decoder is None:
+        raise ValueError(f"weight_format 'dense' has no decoder")
+    return verilog.convert(decoder, name=name, emit_src=False)

@@ -16,7 +16,8 @@ Timeline (cycle 0 is the command transfer):
   (R + C - 1), accumulator read and add (2), result FIFO (1).
 
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
-which starts empty with each command and reads a word per cycle while its buffer has room:
+which starts empty with each command, reads a word per cycle while its bit buffer has room
+and queues up to R decoded rows:
 fold f's rows then load in the cycles from ``s_f`` (``h_{f-1} + R + C - 1``, or 1) on which the
 decoder has a row, and the next fold starts once both its rows are loaded and the previous
 fold's rows are in: ``h_f = max(e_f + 1, h_{f-1} + T_{f-1})`` with ``e_f`` the cycle its R-th
@@ -54,15 +55,16 @@ class _DecoderReplay:
         self.room = decoder_buffer_bits(cfg) - self.word
         self.words_left = len(stream.words)
         self.need, self.consume = stream.need, stream.consume
-        self.level = 0
+        self.fifo_depth = cfg.rows
+        self.level = 0         # bits in the buffer
         self.row = 0           # next row to parse
-        self.out_valid = False
+        self.queued = 0        # decoded rows in the row FIFO
 
     def step(self, ready):
         """One clock cycle with the loader's ``ready``; returns whether a row was taken."""
-        taken = self.out_valid and ready
+        taken = self.queued > 0 and ready
         advance = (self.row < len(self.need) and self.level >= self.need[self.row]
-                   and (not self.out_valid or ready))
+                   and self.queued < self.fifo_depth)
         accept = self.words_left > 0 and self.level <= self.room
         if advance:
             self.level -= self.consume[self.row]
@@ -70,13 +72,13 @@ class _DecoderReplay:
         if accept:
             self.level += self.word
             self.words_left -= 1
-        self.out_valid = advance or (self.out_valid and not ready)
+        self.queued += advance - taken
         return taken
 
     def idle(self):
         """Whether cycles without ``ready`` leave the state unchanged."""
         stuck_input = self.words_left == 0 or self.level > self.room
-        stuck_output = self.out_valid or self.row >= len(self.need) or \
+        stuck_output = self.queued == self.fifo_depth or self.row >= len(self.need) or \
             self.level < self.need[self.row]
         return stuck_input and stuck_output
 

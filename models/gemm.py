@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .codecs import prune_nm
+
 __all__ = ["wrap", "gemm_reference", "random_operands", "OPERAND_KINDS"]
 
 OPERAND_KINDS = ("random", "zeros", "dense", "min", "max", "alternating")
@@ -84,6 +86,8 @@ def random_operands(cfg, m, k, n, *, seed, act_kind="random", weight_kind="rando
 
     ``act_zeros``/``weight_zeros``: if given, that exact fraction of the entries is zero and
     the others are drawn from ``kind`` with zeros excluded (``"random"`` becomes ``"dense"``).
+    With ``weight_format = "nm"`` the weights are then magnitude-pruned to ``nm_pattern`` (so
+    at least ``1 - N/M`` of them are zero), as such an engine can only take N:M weights.
     """
     rng = np.random.default_rng(seed)
     out = []
@@ -94,4 +98,6 @@ def random_operands(cfg, m, k, n, *, seed, act_kind="random", weight_kind="rando
         else:
             base = _matrix(cfg, which, shape, "dense" if kind == "random" else kind, rng)
             out.append(_with_zeros(base, zeros, rng))
+    if cfg.weight_format == "nm":
+        out[1] = prune_nm(out[1], *cfg.nm)
     return tuple(out)

@@ -3,10 +3,13 @@
 import numpy as np
 from amaranth.hdl import Const
 
-from zeroskip.hdl.layouts import (activation_row_layout, command_layout, result_row_layout,
-                                  weight_row_layout)
+from zeroskip.hdl.layouts import (activation_row_layout, command_layout, compressed_word_layout,
+                                  result_row_layout, weight_row_layout)
+from zeroskip.models.streams import pack_weights
+from zeroskip.models.wire import compressed_weight_words
 
-__all__ = ["command_word", "activation_words", "weight_words", "decode_results"]
+__all__ = ["command_word", "activation_words", "weight_words", "compressed_words",
+           "weights_stream_words", "decode_weight_rows", "decode_results"]
 
 
 def _words(layout, rows):
@@ -23,6 +26,27 @@ def activation_words(cfg, rows):
 
 def weight_words(cfg, rows):
     return _words(weight_row_layout(cfg), rows)
+
+
+def compressed_words(cfg, words):
+    """Compressed stream words (ints) as ``weights`` payloads, ``last`` on the final one."""
+    layout = compressed_word_layout(cfg)
+    return [Const.cast(layout.const({"data": word, "last": i == len(words) - 1})).value
+            for i, word in enumerate(words)]
+
+
+def weights_stream_words(cfg, w, m):
+    """The ``weights`` stream for ``A[m×K] · w`` in the engine's ``weight_format``."""
+    if cfg.weight_format == "dense":
+        return weight_words(cfg, pack_weights(cfg, w, m))
+    return compressed_words(cfg, compressed_weight_words(cfg, w, m).words)
+
+
+def decode_weight_rows(cfg, words):
+    """Weight row words -> ``[rows, C]`` int64 array."""
+    layout = weight_row_layout(cfg)
+    rows = [[layout.from_bits(word)[c] for c in range(cfg.cols)] for word in words]
+    return np.array(rows, dtype=np.int64).reshape(-1, cfg.cols)
 
 
 def decode_results(cfg, words):

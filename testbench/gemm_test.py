@@ -17,10 +17,10 @@ from cocotb.triggers import FallingEdge
 from zeroskip.config import ZeroskipConfig
 from zeroskip.models.cycles import predict_cycles
 from zeroskip.models.gemm import gemm_reference, random_operands
-from zeroskip.models.streams import pack_activations, pack_weights, unpack_results
+from zeroskip.models.streams import pack_activations, unpack_results
 
 from .cases import read_cases
-from .codec import activation_words, command_word, decode_results, weight_words
+from .codec import activation_words, command_word, decode_results, weights_stream_words
 from .streams import StreamDriver, StreamMonitor, no_pauses, random_pauses
 
 log = logging.getLogger("tb.gemm")
@@ -40,12 +40,12 @@ async def run_case(dut, cfg, case, ports):
                            act_zeros=case.act_zeros, weight_zeros=case.weight_zeros)
     expected = gemm_reference(cfg, a, w)
     cmd.load([command_word(cfg, case.m, case.k, case.n)], _pauses(case, 0))
-    weights.load(weight_words(cfg, pack_weights(cfg, w, case.m)), _pauses(case, 1))
+    weights.load(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
     acts.load(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
     results.words = []
     results.pauses = _pauses(case, 3)
 
-    model_cycles = predict_cycles(cfg, case.m, case.k, case.n)
+    model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
     budget = 50 * model_cycles + 1000
     cycle, start, end = 0, None, None
     while end is None:
@@ -89,7 +89,7 @@ async def run_case(dut, cfg, case, ports):
     if last.count(True) != 1:
         errors.append(f"'last' set on {last.count(True)} rows, expected 1")
     if weights.sent != len(weights.queue) or acts.sent != len(acts.queue):
-        errors.append(f"engine consumed {weights.sent}/{len(weights.queue)} weight rows and "
+        errors.append(f"engine consumed {weights.sent}/{len(weights.queue)} weight words and "
                       f"{acts.sent}/{len(acts.queue)} activation rows")
     if not case.stall and cycles != model_cycles:
         errors.append(f"RTL took {cycles} cycles, cycle model predicts {model_cycles}")

@@ -1,4 +1,5 @@
-"""Build the generated Verilog and run the cocotb GEMM test on Icarus or Verilator.
+"""Build the generated Verilog and run the cocotb tests (engine, weight decoder) on Icarus or
+Verilator.
 
 Builds are cached per (simulator, configuration): the Verilog is rewritten only when its text
 changes, so an unchanged configuration reuses the compiled simulator.
@@ -15,8 +16,8 @@ from zeroskip.hdl.verilog import generate_verilog
 
 from .cases import write_cases
 
-__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "default_build_root", "wave_file",
-           "prepare_simulator"]
+__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "simulate_decoder", "run_cocotb",
+           "default_build_root", "wave_file", "prepare_simulator"]
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -71,51 +72,88 @@ def _write_if_changed(path, text):
         path.write_text(text)
 
 
-def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run", waves=False):
-    """Run ``cases`` (a list of :class:`~zeroskip.testbench.cases.GemmCase`) on the RTL of
-    ``cfg``. Returns ``(reports, run_dir)``: one dict per case, as written by the cocotb test.
-    """
+def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, extra_env, *,
+               waves=False):
+    """Build ``verilog_text`` (top module ``top``) in ``build_dir`` unless unchanged, and run
+    the cocotb ``test_module`` in ``run_dir`` with ``extra_env``."""
     from cocotb_tools.runner import get_runner
 
     prepare_simulator(simulator)
-    build_root = Path(build_root or default_build_root()).resolve()
-    # Waveform tracing changes the compiled simulator, so it gets a build of its own.
-    build_dir = build_root / f"{simulator}{'-waves' if waves else ''}-{cfg.name}-{cfg.digest()}"
     build_dir.mkdir(parents=True, exist_ok=True)
-    verilog_path = build_dir / f"{cfg.name}.v"
-    _write_if_changed(verilog_path, generate_verilog(cfg))
-    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
-
-    run_dir = build_dir / run_name
     run_dir.mkdir(exist_ok=True)
-    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
-    write_cases(cases_path, cases)
-    if results_path.exists():
-        results_path.unlink()
-
+    verilog_path = build_dir / f"{top}.v"
+    _write_if_changed(verilog_path, verilog_text)
     runner = get_runner(simulator)
     # With waves, cocotb adds --trace: Verilator writes VCD (its FST writer needs the system's
     # lz4 headers), Icarus writes FST.
     build_args = _VERILATOR_ARGS if simulator == "verilator" else []
-    runner.build(sources=[verilog_path], hdl_toplevel=cfg.name, build_dir=build_dir,
+    runner.build(sources=[verilog_path], hdl_toplevel=top, build_dir=build_dir,
                  build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
                  log_file=build_dir / "build.log")
     # The simulator's embedded Python finds the test module through PYTHONPATH (from sys.path);
     # an empty entry there breaks module lookup.
     sys.path[:] = [p for p in sys.path if p]
-    runner.test(hdl_toplevel=cfg.name, test_module="zeroskip.testbench.gemm_test",
-                build_dir=build_dir, test_dir=run_dir, waves=waves,
-                results_xml=str(run_dir / "results.xml"), log_file=run_dir / "sim.log",
-                extra_env={"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
-                           "ZEROSKIP_CASES": str(cases_path),
-                           "ZEROSKIP_RESULTS": str(results_path)})
+    runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
+                test_dir=run_dir, waves=waves, results_xml=str(run_dir / "results.xml"),
+                log_file=run_dir / "sim.log", extra_env=extra_env)
+
+
+def _build_dir(cfg, simulator, build_root, kind, waves=False):
+    build_root = Path(build_root or default_build_root()).resolve()
+    # Waveform tracing changes the compiled simulator, so it gets a build of its own.
+    return build_root / f"{simulator}{'-waves' if waves else ''}-{kind}{cfg.name}-{cfg.digest()}"
+
+
+def _read_results(results_path, simulator, run_dir):
     if not results_path.exists():
         raise RuntimeError(f"the {simulator} simulation wrote no results; see "
                            f"{run_dir / 'sim.log'}")
+    return json.loads(results_path.read_text())
+
+
+def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run", waves=False):
+    """Run ``cases`` (a list of :class:`~zeroskip.testbench.cases.GemmCase`) on the RTL of
+    ``cfg``. Returns ``(reports, run_dir)``: one dict per case, as written by the cocotb test.
+    """
+    build_dir = _build_dir(cfg, simulator, build_root, "", waves)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
+    run_dir = build_dir / run_name
+    run_dir.mkdir(exist_ok=True)
+    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
+    write_cases(cases_path, cases)
+    results_path.unlink(missing_ok=True)
+    run_cocotb(simulator, build_dir, cfg.name, generate_verilog(cfg),
+               "zeroskip.testbench.gemm_test", run_dir,
+               {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
+                "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)},
+               waves=waves)
+    reports = _read_results(results_path, simulator, run_dir)
     if waves and simulator == "icarus":
         # Icarus dumps into the shared build folder; keep each run's waveform with the run.
         shutil.move(build_dir / f"{cfg.name}.fst", run_dir / f"{cfg.name}.fst")
-    return json.loads(results_path.read_text()), run_dir
+    return reports, run_dir
+
+
+def simulate_decoder(cfg, cases, *, simulator="icarus", build_root=None, run_name="run"):
+    """Run the weight decoder of ``cfg`` alone on ``cases`` (dicts of
+    :mod:`~zeroskip.testbench.decoder_test`); returns one report dict per case."""
+    from zeroskip.hdl.verilog import generate_decoder_verilog
+
+    build_dir = _build_dir(cfg, simulator, build_root, "decoder-")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
+    run_dir = build_dir / run_name
+    run_dir.mkdir(exist_ok=True)
+    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
+    cases_path.write_text(json.dumps(cases))
+    results_path.unlink(missing_ok=True)
+    top = f"{cfg.name}_decoder"
+    run_cocotb(simulator, build_dir, top, generate_decoder_verilog(cfg, top),
+               "zeroskip.testbench.decoder_test", run_dir,
+               {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
+                "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)})
+    return _read_results(results_path, simulator, run_dir)
 
 
 def wave_file(run_dir):

@@ -9,13 +9,15 @@ from zeroskip import ZeroskipConfig
 from zeroskip.hdl import GemmEngine
 from zeroskip.models.cycles import predict_cycles
 from zeroskip.models.gemm import gemm_reference, random_operands
-from zeroskip.models.streams import pack_activations, pack_weights, unpack_results
+from zeroskip.models.streams import pack_activations, unpack_results
+from zeroskip.testbench.codec import weights_stream_words
 
 
-def run_engine(cfg, m, k, n, seed=0):
-    a, w = random_operands(cfg, m, k, n, seed=seed)
+def run_engine(cfg, m, k, n, seed=0, weight_zeros=None):
+    a, w = random_operands(cfg, m, k, n, seed=seed, weight_zeros=weight_zeros)
     dut = GemmEngine(cfg)
-    weights, acts = pack_weights(cfg, w, m), pack_activations(cfg, a, n)
+    weights, acts = weights_stream_words(cfg, w, m), pack_activations(cfg, a, n)
+    model_cycles = predict_cycles(cfg, m, k, n, w)
     rows, stamps = [], {}
 
     async def testbench(ctx):
@@ -26,7 +28,7 @@ def run_engine(cfg, m, k, n, seed=0):
         while "last" not in stamps:
             ctx.set(dut.weights.valid, wi < len(weights))
             if wi < len(weights):
-                ctx.set(dut.weights.payload, [int(x) for x in weights[wi]])
+                ctx.set(dut.weights.payload, dut.weights.payload.shape().from_bits(weights[wi]))
             ctx.set(dut.activations.valid, ai < len(acts))
             if ai < len(acts):
                 ctx.set(dut.activations.payload, [int(x) for x in acts[ai]])
@@ -44,14 +46,14 @@ def run_engine(cfg, m, k, n, seed=0):
                 if r_payload.last:
                     stamps["last"] = cycle
             cycle += 1
-            assert cycle < 20 * predict_cycles(cfg, m, k, n) + 100, "engine hung"
+            assert cycle < 20 * model_cycles + 100, "engine hung"
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(testbench)
     sim.run()
     got = unpack_results(cfg, rows, m, k, n)
-    return got, gemm_reference(cfg, a, w), stamps["last"] - stamps["cmd"] + 1
+    return got, gemm_reference(cfg, a, w), stamps["last"] - stamps["cmd"] + 1, model_cycles
 
 
 @pytest.mark.parametrize("rows, cols, depth, shape", [
@@ -61,6 +63,21 @@ def run_engine(cfg, m, k, n, seed=0):
 ])
 def test_engine_results_and_cycles(rows, cols, depth, shape):
     cfg = ZeroskipConfig(rows=rows, cols=cols, acc_depth=depth)
-    got, expected, cycles = run_engine(cfg, *shape)
+    got, expected, cycles, model_cycles = run_engine(cfg, *shape)
     assert np.array_equal(got, expected)
-    assert cycles == predict_cycles(cfg, *shape)
+    assert cycles == model_cycles
+
+
+@pytest.mark.parametrize("weight_format", ["bitmask", "nm", "csr", "rle"])
+@pytest.mark.parametrize("rows, cols, shape, weight_zeros", [
+    (4, 3, (5, 9, 7), 0.5),     # ragged K and N: padded rows and lanes
+    (4, 4, (20, 8, 4), 0.0),    # every weight non-zero: the densest records
+    (2, 2, (3, 5, 3), 1.0),     # all zero
+    (4, 4, (2, 16, 8), 0.25),   # M=2: weight loading, hence decoding, bounds the folds
+])
+def test_compressed_engine_results_and_cycles(weight_format, rows, cols, shape, weight_zeros):
+    cfg = ZeroskipConfig(rows=rows, cols=cols, weight_format=weight_format,
+                         nm_pattern="1:2" if rows == 2 else "2:4")
+    got, expected, cycles, model_cycles = run_engine(cfg, *shape, weight_zeros=weight_zeros)
+    assert np.array_equal(got, expected)
+    assert cycles == model_cycles
