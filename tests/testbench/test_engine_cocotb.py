@@ -55,6 +55,28 @@ CONFIGS = {
 
 ZERO_DENSITIES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 
+# The spine suite once per compressed weight format, on configurations that tile M and have
+# lane counts and field widths that are not powers of two.
+FORMAT_CONFIGS = {
+    "bitmask-4x3-u4s6": ZeroskipConfig(rows=4, cols=3, acc_depth=4, weight_format="bitmask",
+                                       act_width=4, act_signed=False, weight_width=6,
+                                       acc_width=12),
+    "nm2:4-4x4": ZeroskipConfig(rows=4, cols=4, acc_depth=4, weight_format="nm",
+                                nm_pattern="2:4"),
+    "nm1:2-2x3-ungated": ZeroskipConfig(rows=2, cols=3, acc_depth=4, weight_format="nm",
+                                        nm_pattern="1:2", zero_gating=False),
+    "csr-3x5": ZeroskipConfig(rows=3, cols=5, acc_depth=4, weight_format="csr"),
+    "rle-2x3-run2": ZeroskipConfig(rows=2, cols=3, acc_depth=4, weight_format="rle",
+                                   rle_run_width=2),
+}
+
+
+def weight_density_cases(cfg, *, seed=50):
+    r, c = cfg.rows, cfg.cols
+    return [GemmCase(2 * r + 3, 3 * r + 1, 2 * c + 1, seed=seed + i, weight_zeros=wz,
+                     stall=0.4 if i % 2 else 0.0)
+            for i, wz in enumerate((0.25, 0.5, 0.75, 0.95))]
+
 
 def _check(reports, cases):
     assert [r["name"] for r in reports] == [c.name for c in cases]
@@ -74,6 +96,34 @@ def test_engine_matches_numpy(simulator, config_name, build_root):
     cfg = CONFIGS[config_name]
     cases = adversarial_cases(cfg)
     reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    _check(reports, cases)
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("config_name", list(FORMAT_CONFIGS))
+def test_compressed_weights_engine(simulator, config_name, build_root):
+    """The engine with each weight decoder: results equal NumPy and, without stalls, cycles
+    equal the model that replays the decoder."""
+    require_simulator(simulator)
+    cfg = FORMAT_CONFIGS[config_name]
+    cases = adversarial_cases(cfg) + weight_density_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    _check(reports, cases)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weight_format", ["bitmask", "nm", "csr", "rle"])
+@pytest.mark.parametrize("config_name", [n for n in CONFIGS if n not in ("1x1", "8x8-ungated")])
+def test_spine_configs_every_format(weight_format, config_name, build_root):
+    """Every spine configuration that the format allows, with each decoder (Verilator)."""
+    require_simulator("verilator")
+    base = CONFIGS[config_name]
+    pattern = "2:4" if base.rows % 4 == 0 else "1:2" if base.rows % 2 == 0 else None
+    if weight_format == "nm" and pattern is None:
+        pytest.skip(f"nm needs rows to be a multiple of M; rows={base.rows}")
+    cfg = base.replace(weight_format=weight_format, nm_pattern=pattern or "2:4")
+    cases = adversarial_cases(cfg) + weight_density_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator="verilator", build_root=build_root)
     _check(reports, cases)
 
 
