@@ -62,6 +62,11 @@ def test_config_file_with_flag_override(tmp_path):
     (["sim", "--gemm", "2,2,2", "--act-zeros", "1.2"], "expected a fraction in [0, 1]"),
     (["sim", "--gemm", "2,2,2", "--weight-zeros", "x"], "expected a fraction in [0, 1]"),
     (["generate", "--zero-gating", "2"], "expected true or false, not '2'"),
+    (["generate", "--weight-format", "coo"], "weight_format must be one of 'dense', 'bitmask'"),
+    (["generate", "--weight-format", "nm", "--nm-pattern", "2:3"], "nm_pattern must be one of"),
+    (["generate", "--weight-format", "nm", "--rows", "6"],
+     "nm_pattern '2:4' needs rows to be a multiple of 4"),
+    (["generate", "--rle-run-width", "9"], "rle_run_width must be between 1 and 8, not 9"),
 ])
 def test_bad_input_one_line_exit_2_no_files(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -120,3 +125,18 @@ def test_sim_compare_gating(tmp_path, capsys, in_tmp_cwd):
         gated["toggles"]["datapath"] / ungated["toggles"]["datapath"], 4)
     assert 0 < report["gated_over_ungated"] < 1
     assert report["act_zeros"] == 0.5
+
+
+@pytest.mark.parametrize("weight_format, extra", [("nm", ["--nm-pattern", "1:4"]),
+                                                  ("rle", ["--rle-run-width", "3"])])
+def test_sim_compressed_weights(weight_format, extra, tmp_path, capsys, in_tmp_cwd):
+    require_simulator("verilator")
+    assert main(["sim", "--rows", "4", "--cols", "4", "--gemm", "9,13,7", "--weight-zeros",
+                 "0.5", "--weight-format", weight_format, *extra, "--simulator", "verilator",
+                 "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["predicted_cycles_match"]
+    stream = report["weight_stream"]
+    assert stream["format"] == weight_format and 0 < stream["words"] < stream["dense_words"]
+    # 1:4 pruning on top of the requested 50%: K=13 leaves one short group per column.
+    assert stream["weight_zero_fraction"] >= (0.7 if weight_format == "nm" else 0.5)

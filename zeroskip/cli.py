@@ -119,7 +119,8 @@ def _build_parser():
     sim.add_argument("--act-zeros", metavar="F", type=_fraction,
                      help="exact fraction of zero activations in the random GEMM (0 to 1)")
     sim.add_argument("--weight-zeros", metavar="F", type=_fraction,
-                     help="exact fraction of zero weights in the random GEMM (0 to 1)")
+                     help="exact fraction of zero weights in the random GEMM (0 to 1); with "
+                          "--weight-format nm the weights are then N:M-pruned")
     sim.add_argument("--waves", action="store_true", help="record a waveform (FST or VCD)")
     sim.add_argument("--activity", action="store_true",
                      help="count bit toggles by signal class from a waveform (JSON key "

@@ -2,10 +2,30 @@
 
 from .models.cycles import scalesim_ws_cycles, utilization
 from .models.energy import relative_energy
+from .models.gemm import random_operands
 from .testbench.cases import GemmCase
 from .testbench.runner import simulate, wave_file
 
-__all__ = ["run_gemm_check", "count_multipliers", "gemm_report", "measure_activity"]
+__all__ = ["run_gemm_check", "count_multipliers", "gemm_report", "measure_activity",
+           "weight_stream_report"]
+
+
+def weight_stream_report(cfg, w, m):
+    """Size of the ``weights`` stream for ``A[m×K] · w``: words sent, the dense rows it
+    replaces, and stored bits per weight of W (metadata and fold padding included)."""
+    from .models.streams import pack_weights
+    from .models.wire import compressed_weight_words
+
+    dense_words = len(pack_weights(cfg, w, m))
+    if cfg.weight_format == "dense":
+        words, bits = dense_words, dense_words * cfg.cols * cfg.weight_width
+    else:
+        stream = compressed_weight_words(cfg, w, m)
+        words, bits = len(stream.words), stream.bits
+    return {"format": cfg.weight_format, "words": words, "dense_words": dense_words,
+            "words_over_dense": _ratio(words, dense_words),
+            "bits_per_weight": round(bits / (w.size * -(-m // cfg.acc_depth)), 4),
+            "weight_zero_fraction": round(float((w == 0).mean()), 4)}
 
 
 def count_multipliers(cfg):
@@ -83,7 +103,10 @@ def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, wa
         report = gemm_report(cfg, reports[0], simulator=simulator)
         if waves:
             report["waves"] = str(wave_file(run_dir))
+    _, w = random_operands(cfg, m, k, n, seed=seed, act_zeros=act_zeros,
+                           weight_zeros=weight_zeros)
     report.update(seed=seed, act_zeros=act_zeros, weight_zeros=weight_zeros,
+                  weight_stream=weight_stream_report(cfg, w, m),
                   multipliers=count_multipliers(cfg), config=cfg.to_dict(),
                   predicted_cycles_match=report["cycles"] == report["model_cycles"])
     return report
