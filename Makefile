@@ -22,8 +22,15 @@ test: $(BIN)/.installed
 test-slow: $(BIN)/.installed
 	$(BIN)/python -m pytest -m slow
 
-bench: $(BIN)/.installed
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BIN)/.bench-installed
 	$(BIN)/python benchmarks/spine.py
+	$(BIN)/python benchmarks/gating.py
+	$(BIN)/python benchmarks/formats.py
+	$(BIN)/python benchmarks/decoding.py
 
 clean:
 	rm -rf $(VENV) demo-out build dist *.egg-info

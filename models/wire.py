@@ -119,14 +119,12 @@ def padded_weight_rows(cfg, w, m):
 class _BitWriter:
     def __init__(self):
         self.values, self.widths = [], []
+        self.position = 0
 
     def put(self, value, width):
         self.values.append(int(value) & ((1 << width) - 1))
         self.widths.append(width)
-
-    @property
-    def position(self):
-        return sum(self.widths)
+        self.position += width
 
     def words(self, width):
         widths = np.array(self.widths, dtype=np.int64)
