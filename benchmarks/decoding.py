@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from common import add_simulation_options
 from zeroskip import ZeroskipConfig
 from zeroskip.testbench.cases import GemmCase
 from zeroskip.testbench.runner import simulate
@@ -22,11 +23,7 @@ NM_PATTERNS = ("2:4", "1:4")
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--simulator", default="verilator", choices=("icarus", "verilator"))
-    parser.add_argument("--size", type=int, default=8)
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "decoding.json")
-    parser.add_argument("--build-dir", type=Path, default=Path(".bench-build"))
+    add_simulation_options(parser, "decoding")
     args = parser.parse_args()
     s = args.size
     base = ZeroskipConfig(rows=s, cols=s)

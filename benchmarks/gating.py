@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from common import add_simulation_options
 from zeroskip import ZeroskipConfig
 from zeroskip.flows import measure_activity
 from zeroskip.models.energy import relative_energy
@@ -25,11 +26,7 @@ def ratio(a, b):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--simulator", default="verilator", choices=("icarus", "verilator"))
-    parser.add_argument("--size", type=int, default=8)
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "gating.json")
-    parser.add_argument("--build-dir", type=Path, default=Path(".bench-build"))
+    add_simulation_options(parser, "gating")
     args = parser.parse_args()
 
     rows = []

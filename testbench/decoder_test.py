@@ -12,13 +12,13 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from zeroskip.config import ZeroskipConfig
 from zeroskip.models.wire import decode_weight_stream
 
 from .codec import compressed_words, decode_weight_rows
+from .harness import start_clock_and_reset
 from .streams import StreamDriver, StreamMonitor, no_pauses, random_pauses
 
 log = logging.getLogger("tb.decoder")
@@ -65,15 +65,11 @@ async def run_case(dut, cfg, case, words_in, rows_out):
 async def decoder_cases(dut):
     cfg = ZeroskipConfig.from_dict(json.loads(open(os.environ["ZEROSKIP_CONFIG"]).read()))
     cases = json.loads(open(os.environ["ZEROSKIP_CASES"]).read())
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     words_in, rows_out = StreamDriver(dut, "words"), StreamMonitor(dut, "rows")
     rows_out.ready.value = 0
     dut.enable.value = 1
     dut.restart.value = 0
-    dut.rst.value = 1
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_clock_and_reset(dut)
     reports = []
     for case in cases:
         report = await run_case(dut, cfg, case, words_in, rows_out)

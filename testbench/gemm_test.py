@@ -11,7 +11,6 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from zeroskip.config import ZeroskipConfig
@@ -20,7 +19,9 @@ from zeroskip.models.gemm import gemm_reference, random_operands
 from zeroskip.models.streams import pack_activations, unpack_results
 
 from .cases import read_cases
-from .codec import activation_words, command_word, decode_results, weights_stream_words
+from .codec import (activation_words, command_word, decode_results,
+                    weights_stream_words)
+from .harness import start_clock_and_reset
 from .streams import StreamDriver, StreamMonitor, no_pauses, random_pauses
 
 log = logging.getLogger("tb.gemm")
@@ -102,14 +103,10 @@ async def run_case(dut, cfg, case, ports):
 async def gemm_cases(dut):
     cfg = ZeroskipConfig.from_dict(json.loads(open(os.environ["ZEROSKIP_CONFIG"]).read()))
     cases = read_cases(os.environ["ZEROSKIP_CASES"])
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     ports = (StreamDriver(dut, "cmd"), StreamDriver(dut, "weights"),
              StreamDriver(dut, "activations"), StreamMonitor(dut, "results"))
     ports[3].ready.value = 0
-    dut.rst.value = 1
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_clock_and_reset(dut)
 
     reports = []
     for case in cases:

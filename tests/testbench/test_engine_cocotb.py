@@ -112,18 +112,19 @@ def test_compressed_weights_engine(simulator, config_name, build_root):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
 @pytest.mark.parametrize("weight_format", ["bitmask", "nm", "csr", "rle"])
-@pytest.mark.parametrize("config_name", [n for n in CONFIGS if n not in ("1x1", "8x8-ungated")])
-def test_spine_configs_every_format(weight_format, config_name, build_root):
-    """Every spine configuration that the format allows, with each decoder (Verilator)."""
-    require_simulator("verilator")
+@pytest.mark.parametrize("config_name", list(CONFIGS))
+def test_spine_configs_every_format(weight_format, config_name, simulator, build_root):
+    """Every spine configuration that the format allows, with each decoder."""
+    require_simulator(simulator)
     base = CONFIGS[config_name]
     pattern = "2:4" if base.rows % 4 == 0 else "1:2" if base.rows % 2 == 0 else None
     if weight_format == "nm" and pattern is None:
         pytest.skip(f"nm needs rows to be a multiple of M; rows={base.rows}")
     cfg = base.replace(weight_format=weight_format, nm_pattern=pattern or "2:4")
     cases = adversarial_cases(cfg) + weight_density_cases(cfg)
-    reports, _ = simulate(cfg, cases, simulator="verilator", build_root=build_root)
+    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
     _check(reports, cases)
 
 
