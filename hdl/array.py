@@ -1,11 +1,11 @@
 """The weight-stationary systolic array: rows of PEs, with skew and deskew registers."""
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .hierarchy import add_block
-from .layouts import acc_shape, act_shape, activation_row_layout, weight_row_layout
+from .layouts import acc_shape, activation_row_layout, pe_act_shape, weight_row_layout
 from .pe import ProcessingElement, pe_signature
 from .pipeline import delay, delay_held
 
@@ -17,7 +17,7 @@ def array_row_signature(cfg):
     lanes = data.ArrayLayout(acc_shape(cfg), cfg.cols)
     weights = weight_row_layout(cfg)
     members = {
-        "act_in": In(act_shape(cfg)),
+        "act_in": In(pe_act_shape(cfg)),
         "swap_in": In(unsigned(1)),
         "psum_in": In(lanes),
         "psum_out": Out(lanes),
@@ -27,7 +27,7 @@ def array_row_signature(cfg):
     }
     if cfg.zero_gating:
         members.update({
-            "act_zero_in": In(unsigned(1)),
+            "act_zero_in": In(unsigned(cfg.act_group)),
             "w_zero_chain_in": In(unsigned(cfg.cols)),
             "w_zero_chain_out": Out(unsigned(cfg.cols)),
         })
@@ -65,11 +65,11 @@ class ArrayRow(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        acts = [self.act_in] + [Signal(act_shape(cfg), name=f"act_{c}")
+        acts = [self.act_in] + [Signal(pe_act_shape(cfg), name=f"act_{c}")
                                 for c in range(1, cfg.cols)]
         swaps = [self.swap_in] + [Signal(name=f"swap_{c}") for c in range(1, cfg.cols)]
         if cfg.zero_gating:
-            zeros = [self.act_zero_in] + [Signal(name=f"act_zero_{c}")
+            zeros = [self.act_zero_in] + [Signal(cfg.act_group, name=f"act_zero_{c}")
                                           for c in range(1, cfg.cols)]
         for c in range(cfg.cols):
             bind = {
@@ -139,7 +139,7 @@ class WeightStationaryArray(wiring.Component):
             "psum": Out(data.ArrayLayout(acc_shape(cfg), cfg.cols)),
         }
         if cfg.zero_gating:
-            members.update({"act_zero": In(unsigned(cfg.rows)),
+            members.update({"act_zero": In(unsigned(cfg.k_per_fold)),
                             "w_row_zero": In(unsigned(cfg.cols))})
         super().__init__(members)
 
@@ -169,15 +169,27 @@ class WeightStationaryArray(wiring.Component):
                 "psum_in": sums[r], "psum_out": sums[r + 1],
                 "w_chain_in": chains[r + 1], "w_chain_out": chains[r],
             }
-            # Row r sees activation row t at cycle t + r: skew at the left edge.
+            # Row r sees activation row t at cycle t + r: skew at the left edge. A sparse
+            # array's row r takes the M lanes of its group, r // N.
+            group = cfg.act_group
+            first = r if not cfg.sparse else (r // cfg.nm[0]) * group
             if cfg.zero_gating:
-                bind["act_in"], bind["act_zero_in"] = delay_held(
-                    m, self.act[r], self.act_zero[r], r, name=f"act_skew_{r}")
+                held = [delay_held(m, self.act[first + i], self.act_zero[first + i], r,
+                                   name=f"act_skew_{r}" + (f"_{i}" if cfg.sparse else ""))
+                        for i in range(group)]
+                if cfg.sparse:
+                    act_in = Signal(pe_act_shape(cfg), name=f"act_row_{r}")
+                    m.d.comb += act_in.eq(Cat(value for value, _ in held))
+                    bind["act_in"] = act_in
+                    bind["act_zero_in"] = Cat(zero for _, zero in held)
+                else:
+                    bind["act_in"], bind["act_zero_in"] = held[0]
                 bind.update(w_zero_chain_in=zero_chains[r + 1],
                             w_zero_chain_out=zero_chains[r])
             else:
-                bind["act_in"] = delay(m, self.act[r], r, name=f"act_skew_{r}",
-                                       reset_less=True)
+                lanes = self.act[first] if not cfg.sparse else \
+                    Cat(self.act[first + i] for i in range(group))
+                bind["act_in"] = delay(m, lanes, r, name=f"act_skew_{r}", reset_less=True)
             add_block(m, f"row_{r}", lambda: ArrayRow(cfg, pe_module=self._pe_module),
                       array_row_signature(cfg), self._row_module, bind=bind)
         bottom = sums[cfg.rows]

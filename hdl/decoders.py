@@ -170,28 +170,36 @@ class CSRDecoder(WeightDecoder):
 
 
 class NMDecoder(WeightDecoder):
-    """N:M groups: one record per M rows; row j takes, per lane, the slot whose index is j."""
+    """N:M groups, one record per M K positions. For a dense array, row j of the group takes,
+    per lane, the slot whose index is j (M rows). For an N:M sparse array, row s is slot s
+    itself, value and index (N rows): the PEs select activations by the index."""
 
     def parse(self, m, window, level, advance):
         cfg = self._cfg
         c, wb = cfg.cols, cfg.weight_width
         n, group = cfg.nm
         ib = self._fields["index"]
-        phase = Signal(range(group), name="phase")
+        emitted = n if cfg.sparse else group
+        phase = Signal(range(max(emitted, 2)), name="phase")
         with m.If(self.restart):
             m.d.sync += phase.eq(0)
         with m.Elif(advance):
-            m.d.sync += phase.eq(Mux(phase == group - 1, 0, phase + 1))
+            m.d.sync += phase.eq(Mux(phase == emitted - 1, 0, phase + 1))
         lanes = []
         for lane in range(c):
-            value = Const(0, wb)
-            for s in range(n):
-                offset = (lane * n + s) * (ib + wb)
-                value = Mux(window[offset:offset + ib] == phase,
-                            window[offset + ib:offset + ib + wb], value)
+            slots = [(window[o:o + ib], window[o + ib:o + ib + wb])
+                     for o in ((lane * n + s) * (ib + wb) for s in range(n))]
+            if cfg.sparse:
+                value = Cat(slots[0][1], slots[0][0])
+                for s, (index, v) in enumerate(slots[1:], start=1):
+                    value = Mux(phase == s, Cat(v, index), value)
+            else:
+                value = Const(0, wb)
+                for index, v in slots:
+                    value = Mux(index == phase, v, value)
             lanes.append(value)
         record = self.window
-        return level >= record, Mux(phase == group - 1, record, 0), lanes
+        return level >= record, Mux(phase == emitted - 1, record, 0), lanes
 
 
 class RLEDecoder(WeightDecoder):

@@ -18,7 +18,7 @@ class GemmEngine(wiring.Component):
     """Computes ``C[M×N] = A[M×K] · W[K×N]`` for any M, K, N up to ``2**dim_width - 1``.
 
     The GEMM is cut into folds: M tiles of ``acc_depth`` rows, N folds of C columns, K folds of
-    R positions, walked ``for m tile: for n fold: for k fold`` (see
+    ``k_per_fold`` positions (R, or R·M/N for an N:M sparse array), walked ``for m tile: for n fold: for k fold`` (see
     :mod:`zeroskip.models.streams` for the exact order of every stream). Each fold loads R×C
     weights into the array's shadow registers while the previous fold streams, so weight
     loading is hidden once a tile has enough rows. Partial results of K folds accumulate in an
@@ -133,7 +133,8 @@ class GemmEngine(wiring.Component):
         ]
         if cfg.zero_gating:
             for c in range(cfg.cols):
-                m.d.comb += array.w_row_zero[c].eq(~take | (weight_rows.payload[c] == 0))
+                value = weight_rows.payload[c].value if cfg.sparse else weight_rows.payload[c]
+                m.d.comb += array.w_row_zero[c].eq(~take | (value == 0))
         with m.If(start):
             m.d.sync += [ld_done.eq(0), ld_row.eq(0)]
         with m.Elif(shift):
@@ -163,7 +164,7 @@ class GemmEngine(wiring.Component):
         if cfg.zero_gating:
             # Zero detection happens once, here and at the weight loader; the flags travel
             # with the values through the array.
-            act_zero_reg = Signal(rows)
+            act_zero_reg = Signal(cfg.k_per_fold)
             m.d.comb += array.act_zero.eq(act_zero_reg)
         m.d.comb += [
             first_row.eq(inj_row == 0),
@@ -192,7 +193,7 @@ class GemmEngine(wiring.Component):
             # Hold act_reg between rows: idle cycles then cost no operand switching. With
             # zero-gating, zero lanes also keep their old value and raise their zero flag.
             if cfg.zero_gating:
-                for r in range(rows):
+                for r in range(cfg.k_per_fold):
                     lane = self.activations.payload[r]
                     m.d.sync += act_zero_reg[r].eq(lane == 0)
                     with m.If(lane != 0):

@@ -48,7 +48,7 @@ class FoldSequencer(wiring.Component):
             "n_base": Out(dim),
             "k_base": Out(dim),
             "tile_rows": Out(range(cfg.acc_depth + 1)),
-            "k_rows": Out(range(cfg.rows + 1)),
+            "k_rows": Out(range(cfg.k_per_fold + 1)),
             "n_cols": Out(range(cfg.cols + 1)),
             "first_k": Out(1),
             "last_k": Out(1),
@@ -64,18 +64,18 @@ class FoldSequencer(wiring.Component):
         m.d.comb += [
             last_m.eq(self.m_base + tile >= dims.m),
             last_n.eq(self.n_base + cfg.cols >= dims.n),
-            self.last_k.eq(self.k_base + cfg.rows >= dims.k),
+            self.last_k.eq(self.k_base + cfg.k_per_fold >= dims.k),
             self.first_k.eq(self.k_base == 0),
             self.last.eq(last_m & last_n & self.last_k),
             self.tile_rows.eq(Mux(last_m, dims.m - self.m_base, tile)),
-            self.k_rows.eq(Mux(self.last_k, dims.k - self.k_base, cfg.rows)),
+            self.k_rows.eq(Mux(self.last_k, dims.k - self.k_base, cfg.k_per_fold)),
             self.n_cols.eq(Mux(last_n, dims.n - self.n_base, cfg.cols)),
         ]
         with m.If(self.restart):
             m.d.sync += [self.m_base.eq(0), self.n_base.eq(0), self.k_base.eq(0)]
         with m.Elif(self.advance):
             with m.If(~self.last_k):
-                m.d.sync += self.k_base.eq(self.k_base + cfg.rows)
+                m.d.sync += self.k_base.eq(self.k_base + cfg.k_per_fold)
             with m.Else():
                 m.d.sync += self.k_base.eq(0)
                 with m.If(~last_n):

@@ -9,8 +9,8 @@ from amaranth.lib import data
 
 from ..models.wire import word_width
 
-__all__ = ["act_shape", "weight_shape", "acc_shape", "command_layout", "activation_row_layout",
-           "weight_row_layout", "compressed_word_layout", "result_row_layout"]
+__all__ = ["act_shape", "weight_shape", "acc_shape", "pe_act_shape", "weight_slot_shape",
+           "command_layout", "activation_row_layout", "weight_row_layout", "compressed_word_layout", "result_row_layout"]
 
 
 def _shape(width, is_signed):
@@ -29,6 +29,23 @@ def acc_shape(cfg):
     return _shape(cfg.acc_width, cfg.acc_signed)
 
 
+def pe_act_shape(cfg):
+    """What one PE receives per cycle: an activation, or for an N:M sparse array the M
+    activations of its group (it selects one by its weight's index)."""
+    if not cfg.sparse:
+        return act_shape(cfg)
+    return data.ArrayLayout(act_shape(cfg), cfg.act_group)
+
+
+def weight_slot_shape(cfg):
+    """What one PE holds: its weight, and for an N:M sparse array the weight's index (0..M-1)
+    within its group of M K positions."""
+    if not cfg.sparse:
+        return weight_shape(cfg)
+    return data.StructLayout({"value": weight_shape(cfg),
+                              "index": unsigned(max(1, (cfg.act_group - 1).bit_length()))})
+
+
 def command_layout(cfg):
     """One GEMM command: C[M×N] = A[M×K] · W[K×N]."""
     dim = unsigned(cfg.dim_width)
@@ -36,13 +53,15 @@ def command_layout(cfg):
 
 
 def activation_row_layout(cfg):
-    """R activations A[m, k0 : k0+R] entering the array's rows in one cycle (lane r = row r)."""
-    return data.ArrayLayout(act_shape(cfg), cfg.rows)
+    """The activations A[m, k0 : k0+k_per_fold] entering the array in one cycle: lane r goes to
+    row r (dense), or lanes g·M .. g·M+M-1 to the N rows of group g (N:M sparse)."""
+    return data.ArrayLayout(act_shape(cfg), cfg.k_per_fold)
 
 
 def weight_row_layout(cfg):
-    """C weights W[k, n0 : n0+C] loaded into one array row (lane c = column c)."""
-    return data.ArrayLayout(weight_shape(cfg), cfg.cols)
+    """C weights W[k, n0 : n0+C] loaded into one array row (lane c = column c); for an N:M
+    sparse array, C (value, index) slots."""
+    return data.ArrayLayout(weight_slot_shape(cfg), cfg.cols)
 
 
 def compressed_word_layout(cfg):

@@ -122,8 +122,12 @@ def predict_cycles(cfg, m, k, n, w=None):
 
 def scalesim_ws_cycles(cfg, m, k, n):
     """SCALE-Sim v3's weight-stationary estimate: folds·(2R + C + M − 2),
-    folds = ⌈K/R⌉·⌈N/C⌉ (next fold's weights not preloaded)."""
+    folds = ⌈K/R⌉·⌈N/C⌉ (next fold's weights not preloaded). For an N:M sparse array, its
+    sparse model: the same with K' = ⌈K·N/M⌉ (no metadata or decode cycles)."""
     r, c = cfg.rows, cfg.cols
+    if cfg.sparse:
+        n_keep, group = cfg.nm
+        k = -(-k * n_keep // group)
     folds = -(-k // r) * -(-n // c)
     return folds * (2 * r + c + m - 2)
 

@@ -18,6 +18,7 @@ ENERGY_WEIGHTS = {
     "products": 4.0,   # multiplier array switching, per output bit toggle
     "psums": 2.0,      # 32-bit adder + partial-sum register, per bit toggle
     "operands": 1.0,   # operand registers and wires into the multiplier
+    "act_lanes": 1.0,  # activation registers a sparse PE passes on (the M of its group)
     "weights": 1.0,    # shadow and active weight registers
     "control": 1.0,    # swap and zero flags
 }

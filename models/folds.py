@@ -24,10 +24,10 @@ def fold_sequence(cfg, m, k, n):
     folds = []
     for m_base in range(0, m, cfg.acc_depth):
         for n_base in range(0, n, cfg.cols):
-            for k_base in range(0, k, cfg.rows):
+            for k_base in range(0, k, cfg.k_per_fold):
                 folds.append(Fold(
                     m_base=m_base, tile_rows=min(cfg.acc_depth, m - m_base),
                     n_base=n_base, n_cols=min(cfg.cols, n - n_base),
-                    k_base=k_base, k_rows=min(cfg.rows, k - k_base),
-                    first_k=k_base == 0, last_k=k_base + cfg.rows >= k))
+                    k_base=k_base, k_rows=min(cfg.k_per_fold, k - k_base),
+                    first_k=k_base == 0, last_k=k_base + cfg.k_per_fold >= k))
     return folds

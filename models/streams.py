@@ -37,7 +37,7 @@ def pack_activations(cfg, a, n):
     """Activation rows ``[rows, R]``: per fold, A[m, k0 : k0+R] for the ``tile_rows`` rows of
     its M tile. Lanes past K are sent as 0. Activations are sent again for every N fold."""
     m, k = a.shape
-    return _pack(a, fold_sequence(cfg, m, k, n), cfg.rows,
+    return _pack(a, fold_sequence(cfg, m, k, n), cfg.k_per_fold,
                  lambda f: (slice(f.m_base, f.m_base + f.tile_rows),
                             slice(f.k_base, f.k_base + f.k_rows)))
 

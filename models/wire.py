@@ -6,8 +6,9 @@ bus carries either) with a ``last`` flag on the final word of each GEMM. The wor
 stream, least significant bit first, that encodes the engine's weight rows:
 
 * the rows are those of :func:`~zeroskip.models.streams.pack_weights`, except that every fold
-  has exactly R rows (the zero rows past K are sent, costing almost nothing compressed, so the
-  decoder needs no knowledge of the GEMM's shape);
+  has exactly ``k_per_fold`` rows (R; R·M/N K positions for an N:M sparse array) (the zero
+  rows past K are sent, costing almost nothing compressed, so the decoder needs no knowledge
+  of the GEMM's shape);
 * the rows are cut into *records* as below; records follow each other with no alignment, and
   the last word is padded with zeros.
 
@@ -20,7 +21,9 @@ bitmask
 nm
     Per group of M rows (M consecutive K positions): for each lane, N slots of (index:
     log2(M) bits, value: ``wb`` bits) as :mod:`~zeroskip.models.codecs`' ``nm`` stores them
-    (indices strictly increasing, unused slots value 0). Requires M to divide R.
+    (indices strictly increasing, unused slots value 0). Requires M to divide R (dense
+    array) or N to divide R (N:M sparse array, whose decoder emits the N slots of each
+    group, value and index, as N rows rather than M dense rows).
 csr
     Per row: a count of non-zeros (``bits(C)`` bits), then that many (lane: ``bits(C-1)`` bits,
     value) pairs in lane order: CSR of the row stream, pointers sent as per-row counts. (CSC
@@ -105,11 +108,12 @@ class WireStream:
 
 
 def padded_weight_rows(cfg, w, m):
-    """The engine's weight rows for ``A[m×K] · w`` with every fold padded to R rows."""
+    """The engine's weight rows (dense K positions) for ``A[m×K] · w`` with every fold padded
+    to ``k_per_fold`` rows."""
     k, n = w.shape
     blocks = [np.zeros((0, cfg.cols), dtype=np.int64)]
     for f in fold_sequence(cfg, m, k, n):
-        block = np.zeros((cfg.rows, cfg.cols), dtype=np.int64)
+        block = np.zeros((cfg.k_per_fold, cfg.cols), dtype=np.int64)
         block[:f.k_rows, :f.n_cols] = w[f.k_base:f.k_base + f.k_rows,
                                         f.n_base:f.n_base + f.n_cols]
         blocks.append(block)
@@ -143,14 +147,15 @@ class _BitWriter:
 
 
 def encode_weight_stream(cfg, rows):
-    """Encode weight rows ``[rows, C]`` (a multiple of R rows) in ``cfg.weight_format``.
+    """Encode weight rows ``[rows, C]`` (whole folds of ``k_per_fold`` rows) in
+    ``cfg.weight_format``.
 
     Raises ``ValueError`` for values out of range, N:M violations, or a row count that is not
     a whole number of folds.
     """
     rows = np.asarray(rows)
-    if rows.ndim != 2 or rows.shape[1] != cfg.cols or rows.shape[0] % cfg.rows:
-        raise ValueError(f"weight rows must be [multiple of {cfg.rows}, {cfg.cols}], "
+    if rows.ndim != 2 or rows.shape[1] != cfg.cols or rows.shape[0] % cfg.k_per_fold:
+        raise ValueError(f"weight rows must be [multiple of {cfg.k_per_fold}, {cfg.cols}], "
                          f"not shape {rows.shape}")
     fmt, c, wb = cfg.weight_format, cfg.cols, cfg.weight_width
     f = field_widths(cfg)
@@ -187,8 +192,11 @@ def encode_weight_stream(cfg, rows):
                     out.put(index, f["index"])
                     out.put(value, wb)
             size = out.position - start
-            need += [size] * m
-            consume += [0] * (m - 1) + [size]
+            # The dense decoder emits the group's M rows, the sparse array's decoder its N
+            # slots; either way the record goes with the last.
+            emitted = n if cfg.sparse else m
+            need += [size] * emitted
+            consume += [0] * (emitted - 1) + [size]
     elif fmt == "rle":
         _encode_rle(cfg, rows, out, need, consume)
     else:

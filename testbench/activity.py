@@ -12,9 +12,12 @@ __all__ = ["TOGGLE_CLASSES", "DATAPATH_CLASSES", "count_toggles"]
 
 # Signal names inside a PE (see hdl/pe.py) and the class each belongs to. ``act_in`` is the
 # multiplier's activation operand (the previous PE's ``act_out`` or a skew register), counted
-# once per PE; ``weight`` is the weight in use.
+# once per PE; ``weight`` is the weight in use. In an N:M sparse PE the operand is
+# ``act_selected``, and ``act_in`` carries the group's M activations past the PE: counted as
+# ``act_lanes``, not as operands.
 TOGGLE_CLASSES = {
-    "operands": ("act_in", "weight"),
+    "operands": ("act_in", "act_selected", "weight"),
+    "act_lanes": (),
     "products": ("product",),
     "psums": ("psum_out",),
     "weights": ("w_chain_out", "active"),
@@ -45,13 +48,19 @@ def count_toggles(wave_path):
 
     wave = pywellen.Waveform(str(wave_path))
     counts = dict.fromkeys(TOGGLE_CLASSES, 0)
-    pes = set()
+    per_pe = {}
     for var in wave.all_vars():
         scope, _, name = var.full_name.rpartition(".")
         if name not in _CLASS_OF or not _PE_SCOPE.search(scope):
             continue
-        pes.add(scope)
-        counts[_CLASS_OF[name]] += _toggles(var.tv[:])
+        per_pe.setdefault(scope, {})[name] = _toggles(var.tv[:])
+    pes = set(per_pe)
+    for signals in per_pe.values():
+        for name, toggles in signals.items():
+            cls = _CLASS_OF[name]
+            if name == "act_in" and "act_selected" in signals:
+                cls = "act_lanes"
+            counts[cls] += toggles
     if not pes:
         raise ValueError(f"no PE signals found in {wave_path}")
     counts["datapath"] = sum(counts[c] for c in DATAPATH_CLASSES)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
-from amaranth.hdl import Assert, Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Elaboratable, Module, Mux, Signal, Value
 
-from zeroskip.hdl.layouts import acc_shape, act_shape, weight_shape
+from zeroskip.hdl.layouts import acc_shape, pe_act_shape, weight_slot_shape
 from zeroskip.hdl.pe import ProcessingElement
 
 __all__ = ["GatingMiter", "prove_gating_equivalence", "FormalToolMissing"]
@@ -48,44 +48,57 @@ class GatingMiter(Elaboratable):
         m.submodules.gated = g = ProcessingElement(cfg.replace(zero_gating=True))
         m.submodules.ungated = u = ProcessingElement(cfg.replace(zero_gating=False))
 
-        act = AnySeq(act_shape(cfg))
-        weight = AnySeq(weight_shape(cfg))
+        act = Signal(pe_act_shape(cfg))
+        weight = Signal(weight_slot_shape(cfg))
         psum_in = AnySeq(acc_shape(cfg))
         swap, shift = AnySeq(1), AnySeq(1)
+        m.d.comb += [act.eq(AnySeq(len(Value.cast(act)))),
+                     weight.eq(AnySeq(len(Value.cast(weight))))]
+
+        def lanes(x):
+            """The activation lanes of a PE input: one, or the M of an N:M sparse group."""
+            return [x[i] for i in range(cfg.act_group)] if cfg.sparse else [x]
+
+        def value(slot):
+            return slot.value if cfg.sparse else slot
 
         # The register in front of a PE: the ungated one loads every cycle; the gated one
-        # holds on zero and carries the flag (hdl/pipeline.delay_held, the engine's act_reg).
-        is_zero = (act == 0) | (act == 1) if self._broken_flag else act == 0
-        act_u = Signal(act_shape(cfg))
-        act_g = Signal(act_shape(cfg))
-        act_g_zero = Signal()
-        m.d.sync += [act_u.eq(act), act_g_zero.eq(is_zero)]
-        with m.If(~is_zero):
-            m.d.sync += act_g.eq(act)
+        # holds each lane on zero and carries its flag (hdl/pipeline.delay_held, act_reg).
+        act_u = Signal(pe_act_shape(cfg))
+        act_g = Signal(pe_act_shape(cfg))
+        act_g_zero = Signal(cfg.act_group)
+        m.d.sync += act_u.eq(act)
+        for i, (lane, held) in enumerate(zip(lanes(act), lanes(act_g))):
+            is_zero = (lane == 0) | (lane == 1) if self._broken_flag else lane == 0
+            m.d.sync += act_g_zero[i].eq(is_zero)
+            with m.If(~is_zero):
+                m.d.sync += held.eq(lane)
 
         m.d.comb += [
             u.act_in.eq(act_u), g.act_in.eq(act_g), g.act_zero_in.eq(act_g_zero),
             u.swap_in.eq(swap), g.swap_in.eq(swap),
             u.psum_in.eq(psum_in), g.psum_in.eq(psum_in),
             u.w_chain_in.eq(weight), g.w_chain_in.eq(weight),
-            g.w_zero_chain_in.eq(weight == 0),
+            g.w_zero_chain_in.eq(value(weight) == 0),
             u.w_shift.eq(shift), g.w_shift.eq(shift),
         ]
 
-        def represented(value, zero):
-            return Mux(zero, 0, value)
+        def same_lanes(gated, zeros, ungated):
+            """Every gated lane, zero-flagged lanes standing for 0, equals the ungated one."""
+            return Cat([Mux(zeros[i], 0, g_lane) == u_lane for i, (g_lane, u_lane) in
+                        enumerate(zip(lanes(gated), lanes(ungated)))]).all()
 
         m.d.comb += [
             # The property: same outputs, zero-flagged values standing for 0.
             Assert(g.psum_out == u.psum_out),
-            Assert(represented(g.act_out, g.act_zero_out) == u.act_out),
+            Assert(same_lanes(g.act_out, g.act_zero_out, u.act_out)),
             Assert(g.swap_out == u.swap_out),
-            Assert(g.w_chain_out == u.w_chain_out),
+            Assert(Value.cast(g.w_chain_out) == Value.cast(u.w_chain_out)),
             # Invariants that make it inductive: same state, and sound weight flags.
-            Assert(g.active == u.active),
-            Assert(represented(act_g, act_g_zero) == act_u),
-            Assert(~g.shadow_zero | (g.shadow == 0)),
-            Assert(~g.active_zero | (g.active == 0)),
+            Assert(Value.cast(g.active) == Value.cast(u.active)),
+            Assert(same_lanes(act_g, act_g_zero, act_u)),
+            Assert(~g.shadow_zero | (value(g.shadow) == 0)),
+            Assert(~g.active_zero | (value(g.active) == 0)),
         ]
         return m
 

@@ -67,6 +67,11 @@ def test_config_file_with_flag_override(tmp_path):
     (["generate", "--weight-format", "nm", "--rows", "6"],
      "nm_pattern '2:4' needs rows to be a multiple of 4"),
     (["generate", "--rle-run-width", "9"], "rle_run_width must be between 1 and 8, not 9"),
+    (["generate", "--sparsity", "3:4"], "sparsity must be one of 'dense', '1:2'"),
+    (["generate", "--sparsity", "2:4", "--rows", "3"],
+     "sparsity '2:4' needs rows to be a multiple of 2"),
+    (["generate", "--sparsity", "2:4", "--weight-format", "bitmask"],
+     "sparsity '2:4' implies weight_format 'nm' with nm_pattern '2:4'"),
 ])
 def test_bad_input_one_line_exit_2_no_files(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -140,3 +145,15 @@ def test_sim_compressed_weights(weight_format, extra, tmp_path, capsys, in_tmp_c
     assert stream["format"] == weight_format and 0 < stream["words"] < stream["dense_words"]
     # 1:4 pruning on top of the requested 50%: K=13 leaves one short group per column.
     assert stream["weight_zero_fraction"] >= (0.7 if weight_format == "nm" else 0.5)
+
+
+def test_sim_sparse_engine(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--sparsity", "1:4", "--gemm", "6,21,3",
+                 "--simulator", "icarus", "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["predicted_cycles_match"]
+    assert report["multipliers"] == 4
+    assert report["config"]["weight_format"] == "nm" and report["config"]["nm_pattern"] == "1:4"
+    # 21 K positions in folds of 2·4/1 = 8: 3 K folds instead of 11.
+    assert report["scalesim_ws_cycles"] == 3 * 2 * (2 * 2 + 2 + 6 - 2)

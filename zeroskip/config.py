@@ -20,12 +20,15 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 __all__ = ["ConfigError", "ZeroskipConfig", "DATAFLOWS", "WEIGHT_FORMATS", "NM_PATTERNS",
+           "SPARSITIES",
            "load_config", "default_config"]
 
 DATAFLOWS = ("weight_stationary",)
 WEIGHT_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
 # N:M patterns the nm codec and decoder support: M in {2, 4, 8}, 1 <= N < M.
 NM_PATTERNS = tuple(f"{n}:{m}" for m in (2, 4, 8) for n in range(1, m))
+# N:M patterns the sparse array skips: each group of M K positions uses N PE rows.
+SPARSITIES = ("dense", "1:2", "1:4", "2:4", "2:8", "4:8")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -77,6 +80,11 @@ class ZeroskipConfig:
                              choices=NM_PATTERNS)
     rle_run_width: int = _param(4, "zero-run field width in bits of weight_format rle",
                                 lo=1, hi=8)
+    sparsity: str = _param("dense", "N:M structured sparsity the array skips: each PE row "
+                                    "holds one of the N non-zero weights of M K positions, so "
+                                    "a fold covers rows*M/N K positions (implies weight_format "
+                                    "nm with that pattern; N must divide rows)",
+                           choices=SPARSITIES)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -97,7 +105,21 @@ class ZeroskipConfig:
                 if meta["choices"] is not None and value not in meta["choices"]:
                     allowed = ", ".join(repr(c) for c in meta["choices"])
                     raise ConfigError(f"{f.name} must be one of {allowed}, not {value!r}")
-        if self.weight_format == "nm" and self.rows % self.nm[1]:
+        if self.sparsity != "dense":
+            if self.weight_format not in ("dense", "nm") or (
+                    self.weight_format == "nm" and self.nm_pattern != self.sparsity):
+                raise ConfigError(f"sparsity {self.sparsity!r} implies weight_format 'nm' with "
+                                  f"nm_pattern {self.sparsity!r}, not weight_format "
+                                  f"{self.weight_format!r} with nm_pattern "
+                                  f"{self.nm_pattern!r}")
+            # The sparse array reads N:M records: the pattern is the sparsity's.
+            object.__setattr__(self, "weight_format", "nm")
+            object.__setattr__(self, "nm_pattern", self.sparsity)
+            if self.rows % self.nm[0]:
+                raise ConfigError(f"sparsity {self.sparsity!r} needs rows to be a multiple of "
+                                  f"{self.nm[0]} (N PE rows per group of M K positions), "
+                                  f"not rows={self.rows}")
+        elif self.weight_format == "nm" and self.rows % self.nm[1]:
             raise ConfigError(f"nm_pattern {self.nm_pattern!r} needs rows to be a multiple of "
                               f"{self.nm[1]} (N:M groups must not straddle weight folds), "
                               f"not rows={self.rows}")
@@ -126,6 +148,24 @@ class ZeroskipConfig:
         """``(N, M)`` of ``nm_pattern``."""
         n, m = self.nm_pattern.split(":")
         return int(n), int(m)
+
+    @property
+    def sparse(self):
+        """The array skips zeros (``sparsity`` is N:M)."""
+        return self.sparsity != "dense"
+
+    @property
+    def k_per_fold(self):
+        """K positions one weight fold covers: R, or R·M/N for an N:M sparse array."""
+        if not self.sparse:
+            return self.rows
+        n, m = self.nm
+        return self.rows * m // n
+
+    @property
+    def act_group(self):
+        """Activations each PE receives: M for an N:M sparse array (it selects one), else 1."""
+        return self.nm[1] if self.sparse else 1
 
     @property
     def multipliers(self):

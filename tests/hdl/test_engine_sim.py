@@ -81,3 +81,17 @@ def test_compressed_engine_results_and_cycles(weight_format, rows, cols, shape, 
     got, expected, cycles, model_cycles = run_engine(cfg, *shape, weight_zeros=weight_zeros)
     assert np.array_equal(got, expected)
     assert cycles == model_cycles
+
+
+@pytest.mark.parametrize("sparsity, rows, cols, shape, gating", [
+    ("2:4", 4, 3, (5, 19, 7), True),
+    ("1:4", 2, 2, (6, 9, 3), True),
+    ("1:2", 2, 3, (4, 7, 5), False),
+    ("4:8", 4, 2, (3, 17, 3), True),
+    ("2:8", 2, 2, (3, 30, 2), False),
+])
+def test_sparse_engine_results_and_cycles(sparsity, rows, cols, shape, gating):
+    cfg = ZeroskipConfig(rows=rows, cols=cols, sparsity=sparsity, zero_gating=gating)
+    got, expected, cycles, model_cycles = run_engine(cfg, *shape, weight_zeros=0.3)
+    assert np.array_equal(got, expected)
+    assert cycles == model_cycles

@@ -15,25 +15,27 @@ from ..conftest import require_simulator
 
 
 def adversarial_cases(cfg, *, seed=0):
-    r, c = cfg.rows, cfg.cols
+    # K is sized by the K positions per fold (R, or R·M/N for a sparse array): the folds and
+    # ragged last folds are what matter.
+    r, c, kf = cfg.rows, cfg.cols, cfg.k_per_fold
     return [
-        GemmCase(2 * r + 1, 3 * r - 1 if r > 1 else 3, 2 * c + 1, seed=seed + 1),
-        GemmCase(5, max(1, r - 1), c + 2, seed=seed + 2),             # K < R
-        GemmCase(4, 2 * r + 1, max(1, c - 1), seed=seed + 3),         # N < C
-        GemmCase(1, r + 1, c + 1, seed=seed + 4),                     # M = 1
+        GemmCase(2 * r + 1, 3 * kf - 1 if kf > 1 else 3, 2 * c + 1, seed=seed + 1),
+        GemmCase(5, max(1, kf - 1), c + 2, seed=seed + 2),            # K < one fold
+        GemmCase(4, 2 * kf + 1, max(1, c - 1), seed=seed + 3),        # N < C
+        GemmCase(1, kf + 1, c + 1, seed=seed + 4),                    # M = 1
         GemmCase(1, 1, 1, seed=seed + 5),
-        GemmCase(3 * r + 2, 2 * r, c, seed=seed + 6),                 # K, N exact multiples
-        GemmCase(r + 3, 2 * r + 1, c + 1, seed=seed + 7, act_kind="min", weight_kind="min"),
-        GemmCase(r + 3, 2 * r + 1, c + 1, seed=seed + 8, act_kind="max", weight_kind="min"),
-        GemmCase(r + 2, 3 * r, 2 * c, seed=seed + 9, act_kind="alternating",
+        GemmCase(3 * r + 2, 2 * kf, c, seed=seed + 6),                # K, N exact multiples
+        GemmCase(r + 3, 2 * kf + 1, c + 1, seed=seed + 7, act_kind="min", weight_kind="min"),
+        GemmCase(r + 3, 2 * kf + 1, c + 1, seed=seed + 8, act_kind="max", weight_kind="min"),
+        GemmCase(r + 2, 3 * kf, 2 * c, seed=seed + 9, act_kind="alternating",
                  weight_kind="max"),
-        GemmCase(r + 2, 2 * r + 1, c + 2, seed=seed + 10, act_kind="zeros"),
-        GemmCase(r + 2, 2 * r + 1, c + 2, seed=seed + 11, weight_kind="zeros"),
-        GemmCase(r + 2, 2 * r + 1, c + 2, seed=seed + 12, act_kind="dense",
+        GemmCase(r + 2, 2 * kf + 1, c + 2, seed=seed + 10, act_kind="zeros"),
+        GemmCase(r + 2, 2 * kf + 1, c + 2, seed=seed + 11, weight_kind="zeros"),
+        GemmCase(r + 2, 2 * kf + 1, c + 2, seed=seed + 12, act_kind="dense",
                  weight_kind="dense"),
-        GemmCase(2 * r + 3, 2 * r + 1, 2 * c + 1, seed=seed + 13, stall=0.3),
-        GemmCase(r + 4, 2 * r + 1, c + 3, seed=seed + 14, stall=0.7),
-        GemmCase(2 * r + 5, r + 2, 2 * c + 1, seed=seed + 15),        # after stalls: clean
+        GemmCase(2 * r + 3, 2 * kf + 1, 2 * c + 1, seed=seed + 13, stall=0.3),
+        GemmCase(r + 4, 2 * kf + 1, c + 3, seed=seed + 14, stall=0.7),
+        GemmCase(2 * r + 5, kf + 2, 2 * c + 1, seed=seed + 15),       # after stalls: clean
     ]
 
 
@@ -73,7 +75,8 @@ FORMAT_CONFIGS = {
 
 def weight_density_cases(cfg, *, seed=50):
     r, c = cfg.rows, cfg.cols
-    return [GemmCase(2 * r + 3, 3 * r + 1, 2 * c + 1, seed=seed + i, weight_zeros=wz,
+    return [GemmCase(2 * r + 3, 3 * cfg.k_per_fold + 1, 2 * c + 1, seed=seed + i,
+                     weight_zeros=wz,
                      stall=0.4 if i % 2 else 0.0)
             for i, wz in enumerate((0.25, 0.5, 0.75, 0.95))]
 
@@ -108,6 +111,41 @@ def test_compressed_weights_engine(simulator, config_name, build_root):
     cfg = FORMAT_CONFIGS[config_name]
     cases = adversarial_cases(cfg) + weight_density_cases(cfg)
     reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    _check(reports, cases)
+
+
+# The N:M sparse array, every supported pattern, gated and not, tiling M.
+SPARSE_CONFIGS = {
+    "1:2-2x3": ZeroskipConfig(rows=2, cols=3, acc_depth=4, sparsity="1:2"),
+    "1:4-2x2-ungated": ZeroskipConfig(rows=2, cols=2, acc_depth=4, sparsity="1:4",
+                                      zero_gating=False),
+    "2:4-4x3-u4s6": ZeroskipConfig(rows=4, cols=3, acc_depth=4, sparsity="2:4",
+                                   act_width=4, act_signed=False, weight_width=6,
+                                   acc_width=12),
+    "2:8-2x2": ZeroskipConfig(rows=2, cols=2, acc_depth=4, sparsity="2:8"),
+    "4:8-4x2-ungated": ZeroskipConfig(rows=4, cols=2, acc_depth=4, sparsity="4:8",
+                                      zero_gating=False),
+}
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("config_name", list(SPARSE_CONFIGS))
+def test_sparse_engine(simulator, config_name, build_root):
+    """The N:M sparse engine: results equal NumPy, cycles equal the model."""
+    require_simulator(simulator)
+    cfg = SPARSE_CONFIGS[config_name]
+    cases = adversarial_cases(cfg) + weight_density_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    _check(reports, cases)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sparsity", ["1:2", "1:4", "2:4", "2:8", "4:8"])
+def test_sparse_8x8(sparsity, build_root):
+    require_simulator("verilator")
+    cfg = ZeroskipConfig(rows=8, cols=8, sparsity=sparsity)
+    cases = adversarial_cases(cfg) + weight_density_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator="verilator", build_root=build_root)
     _check(reports, cases)
 
 
