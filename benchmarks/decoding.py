@@ -9,7 +9,6 @@ bounds each fold). Usage: python benchmarks/decoding.py [--simulator S] [--size 
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from common import add_simulation_options
 from zeroskip import ZeroskipConfig

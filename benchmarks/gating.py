@@ -9,7 +9,6 @@ zeroskip.models.energy. Usage: python benchmarks/gating.py [--simulator S] [--si
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from common import add_simulation_options
 from zeroskip import ZeroskipConfig

@@ -31,5 +31,5 @@ def generate_decoder_verilog(cfg, name):
     for users who place the decoder elsewhere)."""
     decoder = weight_decoder(cfg)
     if decoder is None:
-        raise ValueError(f"weight_format 'dense' has no decoder")
+        raise ValueError("weight_format 'dense' has no decoder")
     return verilog.convert(decoder, name=name, emit_src=False)

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from zeroskip import ZeroskipConfig
 from zeroskip.models import wire
