@@ -17,7 +17,8 @@ e.g. bitmask for int8 below 7/8 density, CSR below about 2/3, RLE below ``wb/(wb
 N:M always (2:4 int8: 5/8 of a word per row). Denser rows take ``bits/word`` cycles each. The
 engine needs R rows per fold and a fold lasts at least ``2R + C - 1`` cycles, so even a fully
 dense bitmask or CSR stream (1.125 and 1.4 words per row for 8×8 int8) keeps up: the row FIFO
-lets the decoder work through the next fold while the current one computes; see ``benchmarks/formats.py`` for measured engine cycles.
+lets the decoder work through the next fold while the current one computes; see
+``benchmarks/decoding.py`` for measured engine cycles.
 
 Members (all decoders)
 ----------------------

@@ -18,7 +18,8 @@ class GemmEngine(wiring.Component):
     """Computes ``C[M×N] = A[M×K] · W[K×N]`` for any M, K, N up to ``2**dim_width - 1``.
 
     The GEMM is cut into folds: M tiles of ``acc_depth`` rows, N folds of C columns, K folds of
-    ``k_per_fold`` positions (R, or R·M/N for an N:M sparse array), walked ``for m tile: for n fold: for k fold`` (see
+    ``k_per_fold`` positions (R, or R·M/N for an N:M sparse array), walked
+    ``for m tile: for n fold: for k fold`` (see
     :mod:`zeroskip.models.streams` for the exact order of every stream). Each fold loads R×C
     weights into the array's shadow registers while the previous fold streams, so weight
     loading is hidden once a tile has enough rows. Partial results of K folds accumulate in an
@@ -41,12 +42,12 @@ class GemmEngine(wiring.Component):
     -------
     cmd : In(stream.Signature(command_layout))
         One command per GEMM; accepted while the engine is idle.
-    weights : In(stream.Signature(weight_row_layout)) or In(stream.Signature(compressed_word_layout))
+    weights : In(stream.Signature(weight_row_layout or compressed_word_layout))
         With ``weight_format = "dense"``: rows W[k, n0 : n0+C], ``k_rows`` of them per fold.
         Otherwise compressed words (:mod:`zeroskip.models.wire`) that a decoder of that format
         turns into R rows per fold on their way to the array.
     activations : In(stream.Signature(activation_row_layout))
-        Rows A[m, k0 : k0+R], ``tile_rows`` of them per fold.
+        Rows A[m, k0 : k0+k_per_fold], ``tile_rows`` of them per fold.
     results : Out(stream.Signature(result_row_layout))
         Rows C[m, n0 : n0+C] in ``for m tile: for n fold: for m`` order; lanes past N are 0.
     busy : Out(1)

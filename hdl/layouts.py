@@ -10,7 +10,8 @@ from amaranth.lib import data
 from ..models.wire import word_width
 
 __all__ = ["act_shape", "weight_shape", "acc_shape", "pe_act_shape", "weight_slot_shape",
-           "command_layout", "activation_row_layout", "weight_row_layout", "compressed_word_layout", "result_row_layout"]
+           "command_layout", "activation_row_layout", "weight_row_layout",
+           "compressed_word_layout", "result_row_layout"]
 
 
 def _shape(width, is_signed):
