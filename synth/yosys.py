@@ -1,13 +1,14 @@
 """Running Yosys (the YoWASP build from PyPI) and reading its ``stat -json`` output."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["YosysError", "run_yosys", "design_cell_counts"]
+__all__ = ["YosysError", "run_yosys", "design_cell_counts", "read_stat_json", "yosys_version"]
 
 
 class YosysError(RuntimeError):
@@ -24,17 +25,19 @@ def _yosys_command():
     return [found]
 
 
-def run_yosys(script_lines, *, cwd):
+def run_yosys(script_lines, *, cwd, script_name="script.ys", log_name="yosys.log"):
     """Run a Yosys script (a list of commands) in ``cwd``; return the log text.
 
     YoWASP tools see only the working folder, so every path in the script must be relative to
     ``cwd``. Output goes to a log file (``-l``) because YoWASP can lose stdout after ABC.
     """
     cwd = Path(cwd)
-    (cwd / "script.ys").write_text("\n".join(script_lines) + "\n")
-    proc = subprocess.run(_yosys_command() + ["-q", "-l", "yosys.log", "-s", "script.ys"],
+    (cwd / script_name).write_text("\n".join(script_lines) + "\n")
+    log_path = cwd / log_name
+    if log_path.exists():
+        log_path.unlink()
+    proc = subprocess.run(_yosys_command() + ["-q", "-l", log_name, "-s", script_name],
                           cwd=cwd, capture_output=True, text=True)
-    log_path = cwd / "yosys.log"
     log = log_path.read_text() if log_path.exists() else ""
     if proc.returncode != 0:
         tail = "\n".join((log or proc.stderr or proc.stdout).strip().splitlines()[-8:])
@@ -42,9 +45,16 @@ def run_yosys(script_lines, *, cwd):
     return log
 
 
-def _read_stat_json(path):
+def read_stat_json(path):
+    """The JSON written by ``tee -q -o PATH stat -json``."""
     text = Path(path).read_text()
     return json.loads(text[text.index("{"):])  # skip any banner before the JSON
+
+
+def yosys_version(log):
+    """``"Yosys 0.70 (git sha1 28ba3cb92)"`` from a Yosys log, or ``None`` if absent."""
+    match = re.search(r"Yosys (\S+) \(git sha1 ([0-9a-f]+)", log)
+    return f"Yosys {match.group(1)} (git sha1 {match.group(2)})" if match else None
 
 
 def design_cell_counts(verilog_text, top):
@@ -54,5 +64,5 @@ def design_cell_counts(verilog_text, top):
         (Path(tmp) / "design.v").write_text(verilog_text)
         run_yosys(["read_verilog design.v", f"hierarchy -top {top}",
                    f"tee -q -o stat.json stat -json -top {top}"], cwd=tmp)
-        stat = _read_stat_json(Path(tmp) / "stat.json")
+        stat = read_stat_json(Path(tmp) / "stat.json")
     return dict(stat["design"]["num_cells_by_type"])

