@@ -152,8 +152,8 @@ class ProcessingElement(wiring.Component):
         for i, (held, arriving) in enumerate(lanes):
             with m.If(~self.act_zero_in[i]):
                 m.d.sync += held.eq(arriving)
-        with m.If(gate):
-            m.d.sync += psum.eq(self.psum_in)
-        with m.Else():
-            m.d.sync += psum.eq(self.psum_in + product)
+        # Gating masks the product rather than choosing between two sums: the AND folds into
+        # the adder's LUTs (one LUT per bit either way), where a 2:1 mux after the adder costs
+        # a LUT per accumulator bit.
+        m.d.sync += psum.eq(self.psum_in + Mux(gate, 0, product))
         return m
