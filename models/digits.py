@@ -77,6 +77,6 @@ def int8_input(pixels):
     p = np.asarray(pixels)
     if p.size and (p.min() < 0 or p.max() > PIXEL_MAX):
         raise ValueError(f"pixels must lie in [0, {PIXEL_MAX}], found "
-                         f"[{p.min()!r}, {p.max()!r}]")
+                         f"[{p.min().item()!r}, {p.max().item()!r}]")
     # Half-up rounding in integers, so the encoding does not depend on float ties.
     return (np.asarray(p, dtype=np.int64) * 127 * 2 + PIXEL_MAX) // (2 * PIXEL_MAX)
