@@ -78,7 +78,7 @@ def _check_layer(name, w, kind):
     bad = ~np.isfinite(w)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must hold finite values, found {w[where]!r} at {where} "
+        raise ValueError(f"{name} must hold finite values, found {float(w[where])!r} at {where} "
                          f"({int(bad.sum())} non-finite)")
     return w
 
