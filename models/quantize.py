@@ -35,7 +35,8 @@ INT8_MIN, INT8_MAX = -128, 127
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
-@dataclass(frozen=True)
+# eq=False: the fields hold arrays, whose == is elementwise; compare models field by field.
+@dataclass(frozen=True, eq=False)
 class QuantizedMLP:
     """An int8 MLP as the hardware runs it.
 

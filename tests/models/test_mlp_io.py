@@ -23,7 +23,8 @@ def test_model_round_trip(tmp_path, digits_variants, digits):
     assert back.variant == "2:4" and back.requant == q.requant
     assert back.weight_scales == q.weight_scales and back.act_scales == q.act_scales
     assert back.accuracy == q.accuracy and back.float_accuracy == q.float_accuracy
-    assert all(np.array_equal(a, b) and b.dtype == np.int8 for a, b in zip(q.weights, back.weights))
+    assert all(np.array_equal(a, b) and b.dtype == np.int8
+               for a, b in zip(q.weights, back.weights))
     x = int8_input(digits.x_test[:20])
     assert np.array_equal(int8_forward(back, x).logits, int8_forward(q, x).logits)
     # A saved model is also a weights file.
@@ -40,17 +41,23 @@ def test_user_weights(tmp_path):
 
 
 @pytest.mark.parametrize("arrays, error, message", [
-    ({"w1": np.ones((8, 10), np.int8)}, ValueError, r"must hold arrays w0, w1, .*found keys \['w1'\]"),
+    ({"w1": np.ones((8, 10), np.int8)}, ValueError,
+     r"must hold arrays w0, w1, .*found keys \['w1'\]"),
     ({"w0": np.ones((64, 10), np.int8), "w2": np.ones((10, 10), np.int8)}, ValueError,
      r"has w2 but no w1: layers must be numbered"),
-    ({"w0": np.ones(64, np.int8)}, ValueError, r"w0 must be a 2-D matrix \[K x N\], found shape \(64,\)"),
-    ({"w0": np.ones((63, 10), np.int8)}, ValueError, r"w0 must have 64 rows \(input features\), found shape \(63, 10\)"),
+    ({"w0": np.ones(64, np.int8)}, ValueError,
+     r"w0 must be a 2-D matrix \[K x N\], found shape \(64,\)"),
+    ({"w0": np.ones((63, 10), np.int8)}, ValueError,
+     r"w0 must have 64 rows \(input features\), found shape \(63, 10\)"),
     ({"w0": np.ones((64, 8), np.int8), "w1": np.ones((9, 10), np.int8)}, ValueError,
-     r"w1 must have 8 rows to follow w0 of shape \(64, 8\), found shape \(9, 10\): layers do not chain"),
+     r"w1 must have 8 rows to follow w0 of shape \(64, 8\), found shape \(9, 10\): "
+     r"layers do not chain"),
     ({"w0": np.ones((64, 8), np.int8), "w1": np.ones((8, 11), np.int8)}, ValueError,
      r"w1 must have 10 columns \(classes\), found shape \(8, 11\)"),
-    ({"w0": np.ones((64, 10), np.float32)}, TypeError, r"w0 must hold integers for an int8 model, found dtype float32"),
-    ({"w0": np.ones((64, 10), bool)}, TypeError, r"w0 must hold integers for an int8 model, found dtype bool"),
+    ({"w0": np.ones((64, 10), np.float32)}, TypeError,
+     r"w0 must hold integers for an int8 model, found dtype float32"),
+    ({"w0": np.ones((64, 10), bool)}, TypeError,
+     r"w0 must hold integers for an int8 model, found dtype bool"),
     ({"w0": np.full((64, 10), 200, np.int16)}, ValueError,
      r"w0 values must lie in \[-128, 127\] for an int8 model, found \[200, 200\]"),
 ])
@@ -62,9 +69,11 @@ def test_bad_int8_weights_are_named(tmp_path, arrays, error, message):
 def test_bad_float_weights_are_named(tmp_path):
     w = np.zeros((64, 10))
     w[3, 4] = np.nan
-    with pytest.raises(ValueError, match=r"w0 must hold finite values, found nan at \(3, 4\) \(1 non-finite\)"):
+    with pytest.raises(ValueError,
+                       match=r"w0 must hold finite values, found nan at \(3, 4\) \(1 non-finite\)"):
         load_weights(_npz(tmp_path, w0=w), kind="float")
-    with pytest.raises(TypeError, match="w0 must hold real numbers for a float model, found dtype complex128"):
+    with pytest.raises(TypeError,
+                       match="w0 must hold real numbers for a float model, found dtype complex128"):
         load_weights(_npz(tmp_path, w0=w.astype(complex)), kind="float")
     with pytest.raises(ValueError, match="kind must be one of int8, float, not 'int4'"):
         load_weights(_npz(tmp_path, w0=w), kind="int4")

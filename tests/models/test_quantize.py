@@ -59,7 +59,8 @@ def test_bad_inputs_are_named(digits_variants):
         int8_forward(q, np.zeros(3, int))
     with pytest.raises(TypeError, match="x_int8 must hold integers, not float64"):
         int8_forward(q, np.zeros((1, 64)))
-    with pytest.raises(ValueError, match=r"x_int8 values must lie in \[-128, 127\], found \[0, 128\]"):
+    with pytest.raises(ValueError,
+                       match=r"x_int8 values must lie in \[-128, 127\], found \[0, 128\]"):
         int8_forward(q, np.full((1, 64), 128) * (np.arange(64) > 0))
     dead = [np.zeros((64, 4), np.int8), np.ones((4, 10), np.int8)]
     with pytest.raises(ValueError, match="layer 0: no positive accumulator"):
