@@ -136,6 +136,27 @@ def _check_input(x, k):
     return x.astype(np.int64)
 
 
+def _check_weights(weights):
+    """The layers as int8 arrays; ``ValueError``/``TypeError`` naming the bad one."""
+    out = []
+    for i, w in enumerate(weights):
+        w = np.asarray(w)
+        if w.ndim != 2:
+            raise ValueError(f"weights[{i}] must be a matrix [K x N], not shape {w.shape}")
+        if not np.issubdtype(w.dtype, np.integer):
+            raise TypeError(f"weights[{i}] must hold integers, not {w.dtype}")
+        if w.size and (w.min() < INT8_MIN or w.max() > INT8_MAX):
+            raise ValueError(f"weights[{i}] values must lie in [{INT8_MIN}, {INT8_MAX}], found "
+                             f"[{int(w.min())}, {int(w.max())}]")
+        if out and w.shape[0] != out[-1].shape[1]:
+            raise ValueError(f"weights[{i}] must have {out[-1].shape[1]} rows to follow "
+                             f"weights[{i - 1}] of shape {out[-1].shape}, not shape {w.shape}")
+        out.append(w.astype(np.int8))
+    if not out:
+        raise ValueError("weights must hold at least one layer")
+    return tuple(out)
+
+
 def _layer_acc(a, w, i):
     acc = a @ np.asarray(w, dtype=np.int64)
     if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
@@ -176,9 +197,15 @@ def calibrate(weights, weight_scales, x_calib, *, variant, input_scale=INPUT_SCA
     ------
     ValueError
         If a hidden layer's accumulators are never positive on ``x_calib`` (nothing to
-        calibrate on), or for inputs of the wrong shape or range.
+        calibrate on), for weights or inputs of the wrong shape or range, layers that do not
+        chain, or a ``weight_scales`` of the wrong length.
+    TypeError
+        If the weights or inputs are not integers.
     """
-    weights = tuple(np.asarray(w).astype(np.int8) for w in weights)
+    weights = _check_weights(weights)
+    if len(weight_scales) != len(weights):
+        raise ValueError(f"weight_scales must have one scale per layer ({len(weights)}), "
+                         f"not {len(weight_scales)}")
     a = _check_input(x_calib, weights[0].shape[0])
     act_scales, requant = [float(input_scale)], []
     for i, w in enumerate(weights[:-1]):

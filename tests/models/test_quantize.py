@@ -65,3 +65,18 @@ def test_bad_inputs_are_named(digits_variants):
     dead = [np.zeros((64, 4), np.int8), np.ones((4, 10), np.int8)]
     with pytest.raises(ValueError, match="layer 0: no positive accumulator"):
         calibrate(dead, [1.0, 1.0], np.ones((2, 64), int), variant="dead")
+    with pytest.raises(ValueError, match=r"weights\[0\] values must lie in \[-128, 127\], found "
+                                         r"\[300, 300\]"):
+        calibrate([np.full((64, 10), 300)], [1.0], np.ones((2, 64), int), variant="wide")
+    with pytest.raises(TypeError, match=r"weights\[0\] must hold integers, not float64"):
+        calibrate([np.ones((64, 10))], [1.0], np.ones((2, 64), int), variant="float")
+    with pytest.raises(ValueError, match=r"weights\[1\] must have 4 rows to follow weights\[0\]"):
+        calibrate([dead[0], np.ones((5, 10), int)], [1.0, 1.0], np.ones((2, 64), int),
+                  variant="x")
+
+
+def test_user_int8_weights_calibrate_without_their_scales(digits_variants, digits):
+    q = digits_variants["1:4"]
+    user = calibrate(q.weights, [1.0] * len(q.weights), int8_input(digits.x_train),
+                     variant="user")
+    assert user.requant == q.requant  # the requant parameters do not depend on weight scales
