@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .hierarchy import add_block
-from .layouts import acc_shape, activation_row_layout, pe_act_shape, weight_row_layout
+from .layouts import activation_row_layout, psum_shape, pe_act_shape, weight_row_layout
 from .pe import ProcessingElement, pe_signature
 from .pipeline import delay, delay_held
 
@@ -14,7 +14,7 @@ __all__ = ["ArrayRow", "WeightStationaryArray", "array_row_signature"]
 
 def array_row_signature(cfg):
     """Ports of :class:`ArrayRow`."""
-    lanes = data.ArrayLayout(acc_shape(cfg), cfg.cols)
+    lanes = data.ArrayLayout(psum_shape(cfg), cfg.cols)
     weights = weight_row_layout(cfg)
     members = {
         "act_in": In(pe_act_shape(cfg)),
@@ -48,7 +48,7 @@ class ArrayRow(wiring.Component):
     -------
     act_in, swap_in : In
         Activation (and its fold-swap flag) entering PE 0.
-    psum_in, psum_out : In, Out(ArrayLayout(acc_shape, C))
+    psum_in, psum_out : In, Out(ArrayLayout(psum_shape, C))
         Partial sums from the row above, to the row below (registered in each PE).
     w_chain_in, w_chain_out : In, Out(weight_row_layout)
         Shadow weight chains from the row below, to the row above.
@@ -119,7 +119,7 @@ class WeightStationaryArray(wiring.Component):
     w_row : In(weight_row_layout)
         Weight row entering the bottom of the shadow chains.
     w_shift : In(1)
-    psum : Out(ArrayLayout(acc_shape, C))
+    psum : Out(ArrayLayout(psum_shape, C))
         Deskewed column sums.
     act_zero : In(R)
         With ``zero_gating``: lane r of ``act`` is zero (``act[r]`` may then hold anything).
@@ -136,7 +136,7 @@ class WeightStationaryArray(wiring.Component):
             "act_swap": In(unsigned(1)),
             "w_row": In(weight_row_layout(cfg)),
             "w_shift": In(unsigned(1)),
-            "psum": Out(data.ArrayLayout(acc_shape(cfg), cfg.cols)),
+            "psum": Out(data.ArrayLayout(psum_shape(cfg), cfg.cols)),
         }
         if cfg.zero_gating:
             members.update({"act_zero": In(unsigned(cfg.k_per_fold)),

@@ -4,12 +4,12 @@ Kept in one module because ``amaranth.lib.stream`` payloads are not introspectab
 testbench and the models pack and unpack words using the same definitions.
 """
 
-from amaranth.hdl import signed, unsigned
+from amaranth.hdl import Const, signed, unsigned
 from amaranth.lib import data
 
 from ..models.wire import word_width
 
-__all__ = ["act_shape", "weight_shape", "acc_shape", "pe_act_shape", "weight_slot_shape",
+__all__ = ["act_shape", "weight_shape", "acc_shape", "psum_shape", "pe_act_shape", "weight_slot_shape",
            "command_layout", "activation_row_layout", "weight_row_layout",
            "compressed_word_layout", "result_row_layout"]
 
@@ -28,6 +28,15 @@ def weight_shape(cfg):
 
 def acc_shape(cfg):
     return _shape(cfg.acc_width, cfg.acc_signed)
+
+
+def psum_shape(cfg):
+    """The partial sums passed down an array column: wide enough for the sum of R exact
+    products, so it never wraps, and no wider than the accumulator. Bits above that would only
+    copy the sign, and each one costs an adder LUT and a register in every PE."""
+    product = (Const(0, act_shape(cfg)) * Const(0, weight_shape(cfg))).shape()
+    width = min(cfg.acc_width, product.width + (cfg.rows - 1).bit_length())
+    return _shape(width, product.signed)
 
 
 def pe_act_shape(cfg):

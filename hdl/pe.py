@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .layouts import act_shape, acc_shape, pe_act_shape, weight_shape, weight_slot_shape
+from .layouts import act_shape, pe_act_shape, psum_shape, weight_shape, weight_slot_shape
 
 __all__ = ["ProcessingElement", "pe_signature"]
 
@@ -14,12 +14,12 @@ def pe_signature(cfg):
     members = {
         "act_in": In(pe_act_shape(cfg)),
         "swap_in": In(unsigned(1)),
-        "psum_in": In(acc_shape(cfg)),
+        "psum_in": In(psum_shape(cfg)),
         "w_chain_in": In(weight_slot_shape(cfg)),
         "w_shift": In(unsigned(1)),
         "act_out": Out(pe_act_shape(cfg)),
         "swap_out": Out(unsigned(1)),
-        "psum_out": Out(acc_shape(cfg)),
+        "psum_out": Out(psum_shape(cfg)),
         "w_chain_out": Out(weight_slot_shape(cfg)),
     }
     if cfg.zero_gating:
@@ -35,11 +35,12 @@ def pe_signature(cfg):
 class ProcessingElement(wiring.Component):
     """Multiply-accumulate cell of a weight-stationary array, with a double-buffered weight.
 
-    Computes ``psum_out <= psum_in + act_in * weight`` every cycle, wrapping modulo
-    ``2**acc_width``. The weight in use is ``active``; the next fold's weight shifts into
-    ``shadow`` through ``w_chain_in``/``w_chain_out`` while ``active`` is in use. ``swap_in``
-    travels with the first activation of a new fold: on that cycle the PE multiplies by the
-    shadow weight and adopts it, so each PE switches folds exactly when the new fold's data
+    Computes ``psum_out <= psum_in + act_in * weight`` every cycle, in
+    :func:`~zeroskip.hdl.layouts.psum_shape` (wide enough that a column of R products never
+    wraps; the engine's accumulator adds at ``acc_width``). The weight in use is ``active``;
+    the next fold's weight shifts into ``shadow`` through ``w_chain_in``/``w_chain_out``
+    while ``active`` is in use. ``swap_in`` travels with the first activation of a new fold:
+    on that cycle the PE multiplies by the shadow weight and adopts it, so each PE switches folds exactly when the new fold's data
     reaches it (no global swap across the skew).
 
     With ``cfg.zero_gating``, a zero flag travels beside every activation (``act_zero_*``) and
@@ -64,7 +65,7 @@ class ProcessingElement(wiring.Component):
         The activation, or the M activations of the group (sparse).
     swap_in : In(1)
         ``act_in`` is the first activation of a new weight fold.
-    psum_in : In(acc_shape)
+    psum_in : In(psum_shape)
     w_chain_in : In(weight_slot_shape)
     w_shift : In(1)
         Shift the shadow weight chain by one (``shadow <= w_chain_in``).
@@ -86,7 +87,7 @@ class ProcessingElement(wiring.Component):
         self.shadow = Signal(weight_slot_shape(cfg), reset_less=True)
         self.active = Signal(weight_slot_shape(cfg), reset_less=True)
         self.act = Signal(pe_act_shape(cfg), reset_less=True)
-        self.psum = Signal(acc_shape(cfg), reset_less=True)
+        self.psum = Signal(psum_shape(cfg), reset_less=True)
         if cfg.zero_gating:
             self.shadow_zero = Signal(reset_less=True)
             self.active_zero = Signal(reset_less=True)
@@ -127,7 +128,7 @@ class ProcessingElement(wiring.Component):
         ]
 
         if not cfg.zero_gating:
-            # Assigning to the acc-width register truncates: wraparound modulo 2**acc_width.
+            # Assigning to the psum register truncates, at acc_width when that is narrower.
             m.d.sync += [psum.eq(self.psum_in + product), act.eq(self.act_in)]
             return m
 

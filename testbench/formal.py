@@ -21,7 +21,7 @@ from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Cat, Elaboratable, Module, Mux, Signal, Value
 
-from zeroskip.hdl.layouts import acc_shape, pe_act_shape, weight_slot_shape
+from zeroskip.hdl.layouts import pe_act_shape, psum_shape, weight_slot_shape
 from zeroskip.hdl.pe import ProcessingElement
 
 __all__ = ["GatingMiter", "prove_gating_equivalence", "FormalToolMissing"]
@@ -50,7 +50,7 @@ class GatingMiter(Elaboratable):
 
         act = Signal(pe_act_shape(cfg))
         weight = Signal(weight_slot_shape(cfg))
-        psum_in = AnySeq(acc_shape(cfg))
+        psum_in = AnySeq(psum_shape(cfg))
         swap, shift = AnySeq(1), AnySeq(1)
         m.d.comb += [act.eq(AnySeq(len(Value.cast(act)))),
                      weight.eq(AnySeq(len(Value.cast(weight))))]

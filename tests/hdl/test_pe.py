@@ -4,6 +4,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from zeroskip import ZeroskipConfig
+from zeroskip.hdl.layouts import psum_shape
 from zeroskip.hdl.pe import ProcessingElement
 from zeroskip.models.gemm import wrap
 
@@ -96,3 +97,28 @@ def test_gated_pe_holds_operand_and_bypasses_on_zero():
 
     _run(cfg, tb)
     assert seen == [(10 + 15, 5, 0), (20, 5, 1), (30, 7, 0)]
+
+
+@pytest.mark.parametrize("kw", [dict(rows=1), dict(rows=8), dict(rows=5, act_signed=False),
+                                dict(rows=64, act_signed=False, weight_signed=False),
+                                dict(rows=16, act_width=16, weight_width=16, acc_width=40),
+                                dict(rows=64, acc_width=18)])
+def test_psum_holds_a_column_of_extreme_products_and_no_more(kw):
+    """The narrowed partial sum must hold R times the extreme products exactly (else results
+    would differ from the accumulator-width model) and be no wider than needed or than
+    acc_width."""
+    cfg = ZeroskipConfig(**kw)
+    shape = psum_shape(cfg)
+    a_lo, a_hi = cfg.operand_range("act")
+    w_lo, w_hi = cfg.operand_range("weight")
+    products = [a * w for a in (a_lo, a_hi) for w in (w_lo, w_hi)]
+    lo, hi = cfg.rows * min(products), cfg.rows * max(products)
+    fits = (-(1 << (shape.width - 1)) <= lo and hi < (1 << (shape.width - 1))) if shape.signed \
+        else (0 <= lo and hi < (1 << shape.width))
+    if shape.width < cfg.acc_width:
+        assert fits
+        narrower = shape.width - 1
+        assert not ((-(1 << (narrower - 1)) <= lo and hi < (1 << (narrower - 1))) if shape.signed
+                    else hi < (1 << narrower))
+    else:
+        assert shape.width == cfg.acc_width
