@@ -24,6 +24,8 @@ def report_markdown(report):
     cfg = report["config"]
     device = f" {report['device']}" if report["device"] else ""
     dsp = {True: "on", False: "off", None: "not applicable"}[report["dsp_inference"]]
+    booth = {True: "radix-4 Booth", False: "Yosys default array",
+             None: "none (DSP blocks)"}[report.get("booth_multipliers")]
     lines = [
         f"# Synthesis of `{report['top']}` for {report['target']}{device}",
         "",
@@ -33,7 +35,7 @@ def report_markdown(report):
         f"{cfg['weight_format']}"
         + (f", sparsity {cfg['sparsity']}" if cfg.get("sparsity", "dense") != "dense" else "")
         + f" (config digest `{report['config_digest']}`). DSP inference: "
-        f"{dsp}. Out-of-context wrapper: {'yes' if report['out_of_context_wrapper'] else 'no'}.",
+        f"{dsp}. LUT multipliers: {booth}. Out-of-context wrapper: {'yes' if report['out_of_context_wrapper'] else 'no'}.",
         "",
     ]
     lines += ["| resource | engine (flattened) |", "|---|---:|"]

@@ -155,6 +155,9 @@ def _build_parser():
     syn.add_argument("--device", metavar="D", help=f"device of the target ({devices})")
     syn.add_argument("--no-dsp", action="store_true",
                      help="do not map multipliers to DSP blocks")
+    syn.add_argument("--no-booth", action="store_true",
+                     help="map LUT multipliers with Yosys' default array instead of radix-4 "
+                          "Booth (for comparison)")
     syn.add_argument("--pnr", action="store_true",
                      help="place and route with nextpnr for fmax (ice40, ecp5)")
     syn.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
@@ -217,7 +220,7 @@ def _cmd_synth(args):
     work = out / "work"
     try:
         report = synthesize(cfg, args.target, device=args.device, dsp=not args.no_dsp,
-                            pnr=args.pnr, workdir=work)
+                            booth=not args.no_booth, pnr=args.pnr, workdir=work)
     except DesignDoesNotFit as e:
         print(f"zeroskip synth: {e}", file=sys.stderr)
         return EXIT_FAILED

@@ -73,6 +73,14 @@ def test_xilinx_with_and_without_dsp48(tmp_path):
     # Longer than one LUT and carry level: the engine's control paths alone take several.
     assert without["logic_depth"]["levels"] >= 4 and with_dsp["logic_depth"]["levels"] >= 4
     assert without["timing"] is None
+    assert with_dsp["booth_multipliers"] is None and without["booth_multipliers"] is True
+    # Yosys' default array multiplier, for comparison: Booth must be the smaller mapping.
+    array = synthesize(cfg, "xilinx", dsp=False, booth=False, breakdown=False,
+                       workdir=tmp_path / "array")
+    assert array["booth_multipliers"] is False
+    assert "booth" in (tmp_path / "nodsp" / "script.ys").read_text().split()
+    assert "booth" not in (tmp_path / "array" / "script.ys").read_text().split()
+    assert without["luts"] < array["luts"] - 10 * cfg.multipliers
 
 
 def test_ecp5_place_and_route_reports_fmax_through_the_wrapper(tmp_path):
