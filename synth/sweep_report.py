@@ -148,7 +148,7 @@ def plot_area_vs_throughput(rows):
         points = [(r["area"], r[metric]) for r in series]
         dots = ax.scatter([p[1] for p in points], [p[0] for p in points], label=name, alpha=0.7)
         front = [points[i] for i in pareto_front(points)]
-        ax.plot([p[1] for p in front], [p[0] for p in front], drawstyle="steps-post",
+        ax.plot([p[1] for p in front], [p[0] for p in front], drawstyle="steps-pre",
                 color=dots.get_facecolor()[0], linewidth=1)
         ax.scatter([p[1] for p in front], [p[0] for p in front], facecolors="none",
                    edgecolors="black", s=90, linewidths=1)
