@@ -185,14 +185,15 @@ def _add_sweep_parser(sub):
     group = sweep.add_argument_group("grid flags (comma-separated lists, e.g. --rows 4,8 "
                                      "--zero-gating true,false)")
     for name, type_name, default, allowed, _ in parameter_table():
+        shown = str(default).lower() if isinstance(default, bool) else default
         group.add_argument(f"--{name.replace('_', '-')}", dest=f"grid_{name}", metavar="LIST",
-                           help=f"[{allowed}; default {default}]")
+                           help=f"[{allowed}; default {shown}]")
     group.add_argument("--targets", dest="grid_targets", metavar="LIST",
                        help="targets, each TARGET or TARGET:DEVICE (e.g. generic,ice40:hx8k); "
                             "default generic")
     group.add_argument("--dsp", dest="grid_dsp", metavar="LIST",
                        help="DSP inference: true, false or true,false (default true)")
-    group.add_argument("--pnr", dest="grid_pnr", action="store_const", const=True,
+    group.add_argument("--pnr", dest="grid_pnr", action=argparse.BooleanOptionalAction,
                        help="place and route (ice40, ecp5; other targets report logic depth)")
     run = sweep.add_argument_group("running")
     run.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
@@ -291,8 +292,8 @@ def _cmd_sweep(args):
         overrides = {key: parse_list_flag(key, getattr(args, f"grid_{key}"))
                      for key in grid_keys()
                      if key != "pnr" and getattr(args, f"grid_{key}") is not None}
-        if args.grid_pnr:
-            overrides["pnr"] = True
+        if args.grid_pnr is not None:
+            overrides["pnr"] = args.grid_pnr
         grid = load_grid(args.grid, overrides)
     except GridError as e:
         raise UsageError(f"zeroskip sweep: {e}") from None
@@ -306,8 +307,14 @@ def _cmd_sweep(args):
                          f"({len(skipped)} skipped)")
     cache = None if args.no_cache else (args.cache or default_cache_dir())
     job_dicts = [job.to_dict() for job in jobs]
-    result = run_jobs(job_dicts, cache_dir=cache, n_workers=args.jobs, scheduler=args.scheduler,
-                      progress=not args.quiet)
+    try:
+        result = run_jobs(job_dicts, cache_dir=cache, n_workers=args.jobs,
+                          scheduler=args.scheduler, progress=not args.quiet)
+    except OSError as e:
+        # Results finished before the failure are in the cache; a re-run picks them up.
+        where = f"Dask scheduler {args.scheduler!r}" if args.scheduler else "local workers"
+        print(f"zeroskip sweep: {where} failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
     rows = rows_from_results(job_dicts, result)
     failed = [r for r in rows if r["status"] != "ok"]
     summary = {"jobs": len(jobs), "computed": result.computed, "cached": result.cached,
