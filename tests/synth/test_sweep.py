@@ -3,12 +3,14 @@
 gating on and off) run by local processes, re-run from the cache, partly changed, and run again
 on a loopback Dask cluster.
 
-The real sweep is a module fixture: each job is one Yosys run of ~5-15 s on a loaded 2-core
-machine.
+The local run is a fixture shared by the tests after it (once per session, also under
+pytest-xdist): each job is one Yosys run of ~5-15 s on a loaded 2-core machine.
 """
 
 import csv
+import fcntl
 import json
+import os
 
 import pytest
 
@@ -45,6 +47,17 @@ def test_grid_file_takes_values_and_lists_with_defaults(tmp_path):
     assert grid["dsp"] == [True] and grid["pnr"] is False
     # Flags replace the file's key.
     assert load_grid(path, {"rows": [2]})["rows"] == [2]
+
+
+def test_the_example_grid_expands_to_jobs_on_every_target():
+    from pathlib import Path
+    example = Path(__file__).resolve().parents[2] / "benchmarks" / "grids" / "int8.toml"
+    jobs, skipped = expand_grid(load_grid(example))
+    assert len(jobs) == 60 and {j.target for j in jobs} == {"ice40", "ecp5", "xilinx"}
+    assert all(j.pnr == (j.target != "xilinx") for j in jobs)
+    assert {j.config["sparsity"] for j in jobs} == {"dense", "2:4", "1:4"}
+    assert skipped and all("sparsity" in s.reason or "same configuration" in s.reason
+                           for s in skipped)
 
 
 @pytest.mark.parametrize("values, message", [
@@ -211,9 +224,21 @@ def _without_timing(rows):
 
 @pytest.fixture(scope="module")
 def local_sweep(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sweep")
-    status, out = _sweep(tmp, "local", TINY_GRID, "--jobs", "2", "--cache", str(tmp / "cache"))
-    return status, out, tmp
+    """The local run of the tiny grid, once per session even under pytest-xdist: workers
+    share the session's temporary root, and the first one to take the lock runs it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        tmp = tmp_path_factory.getbasetemp().parent / "shared_sweep"
+    else:
+        tmp = tmp_path_factory.mktemp("sweep")
+    tmp.mkdir(exist_ok=True)
+    with open(tmp / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = tmp / "local.status"
+        if not done.exists():
+            status, _ = _sweep(tmp, "local", TINY_GRID, "--jobs", "2", "--cache",
+                               str(tmp / "cache"))
+            done.write_text(str(status))
+    return int(done.read_text()), tmp / "local", tmp
 
 
 def test_local_sweep_writes_csv_json_and_plots(local_sweep):
