@@ -162,13 +162,19 @@ def plot_area_vs_throughput(rows):
     return _png(figure)
 
 
+def _widths(rows):
+    """A labelling function: operand widths, when the rows have more than one pair."""
+    several = len({(r["act_width"], r["weight_width"]) for r in rows}) > 1
+    return lambda r: f" {r['act_width']}b×{r['weight_width']}b" if several else ""
+
+
 def plot_area_per_pe(rows):
     ok = [r for r in rows if r["status"] == "ok" and r["area_per_multiplier"] is not None]
     figure = _figure()
     ax = figure.add_subplot()
-    groups = {}
+    groups, widths = {}, _widths(ok)
     for r in ok:
-        groups.setdefault(f"{_series_name(r)}, {r['variant']}", []).append(r)
+        groups.setdefault(f"{_series_name(r)}{widths(r)}, {r['variant']}", []).append(r)
     for name, series in sorted(groups.items()):
         series = sorted(series, key=lambda r: r["multipliers"])
         ax.plot([r["multipliers"] for r in series], [r["area_per_multiplier"] for r in series],
@@ -176,7 +182,7 @@ def plot_area_per_pe(rows):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("multipliers (rows × cols)")
     ax.set_ylabel("area per multiplier (LUTs; cells on generic)")
-    ax.set_title("Area per PE")
+    ax.set_title("Area per PE (whole engine / multipliers: control shared by more PEs)")
     if groups:
         ax.legend(fontsize="x-small")
     ax.grid(alpha=0.3)
@@ -186,10 +192,10 @@ def plot_area_per_pe(rows):
 def plot_overhead(rows):
     measured = [r for r in rows if r["overhead_pct"] is not None and r["variant"] != "baseline"]
     variants = list(dict.fromkeys(r["variant"] for r in measured))
-    groups = {}
+    groups, widths = {}, _widths(measured)
     for r in measured:
-        groups.setdefault(f"{_series_name(r)} {r['rows']}×{r['cols']}", {})[r["variant"]] = \
-            r["overhead_pct"]
+        name = f"{_series_name(r)} {r['rows']}×{r['cols']}{widths(r)}"
+        groups.setdefault(name, {})[r["variant"]] = r["overhead_pct"]
     figure = _figure()
     ax = figure.add_subplot()
     width = 0.8 / max(len(groups), 1)
