@@ -1,4 +1,4 @@
-"""The ``zeroskip`` command line: generate, sim, demo, synth."""
+"""The ``zeroskip`` command line: generate, sim, demo, synth, sweep."""
 
 import argparse
 import dataclasses
@@ -85,6 +85,16 @@ _probability = _fraction_parser(allow_one=False)
 _fraction = _fraction_parser(allow_one=True)
 
 
+def _positive(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
+    return n
+
+
 def _seed(text):
     try:
         s = int(text)
@@ -161,7 +171,45 @@ def _build_parser():
     syn.add_argument("--pnr", action="store_true",
                      help="place and route with nextpnr for fmax (ice40, ecp5)")
     syn.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
+    _add_sweep_parser(sub)
     return parser
+
+
+def _add_sweep_parser(sub):
+    sweep = sub.add_parser(
+        "sweep", help="synthesise a grid of configurations in parallel: CSV, JSON, plots",
+        description="Synthesise every valid combination of a grid (a TOML file of value lists "
+                    "and/or the list flags below; flags replace the file's keys) on local "
+                    "processes or a Dask cluster, and write DIR/sweep.csv, DIR/sweep.json and "
+                    "three PNG plots. Results are cached by a hash of configuration, target, "
+                    "options and tool versions. See docs/synthesis.md, 'Sweeps'.")
+    sweep.add_argument("grid", metavar="GRID.toml", type=Path, nargs="?",
+                       help="grid file (e.g. benchmarks/grids/int8.toml)")
+    group = sweep.add_argument_group("grid flags (comma-separated lists, e.g. --rows 4,8 "
+                                     "--zero-gating true,false)")
+    for name, type_name, default, allowed, _ in parameter_table():
+        shown = str(default).lower() if isinstance(default, bool) else default
+        group.add_argument(f"--{name.replace('_', '-')}", dest=f"grid_{name}", metavar="LIST",
+                           help=f"[{allowed}; default {shown}]")
+    group.add_argument("--targets", dest="grid_targets", metavar="LIST",
+                       help="targets, each TARGET or TARGET:DEVICE (e.g. generic,ice40:hx8k); "
+                            "default generic")
+    group.add_argument("--dsp", dest="grid_dsp", metavar="LIST",
+                       help="DSP inference: true, false or true,false (default true)")
+    group.add_argument("--pnr", dest="grid_pnr", action=argparse.BooleanOptionalAction,
+                       help="place and route (ice40, ecp5; other targets report logic depth)")
+    run = sweep.add_argument_group("running")
+    run.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
+    run.add_argument("-j", "--jobs", metavar="N", type=_positive, default=None,
+                     help="local worker processes (default: the CPU count)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the jobs on this Dask scheduler (tcp://host:8786) instead")
+    run.add_argument("--cache", metavar="DIR", type=Path,
+                     help="result cache (default: $ZEROSKIP_CACHE_DIR/synth or "
+                          "~/.cache/zeroskip/synth)")
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    run.add_argument("--no-plots", action="store_true", help="write only CSV and JSON")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or skip notes")
 
 
 def _cmd_generate(args):
@@ -235,6 +283,61 @@ def _cmd_synth(args):
     return 0
 
 
+def _cmd_sweep(args):
+    from .synth.grid import GridError, expand_grid, grid_keys, load_grid, parse_list_flag
+    from .synth.sweep import default_cache_dir, run_jobs
+    from .synth.sweep_report import plot_pngs, rows_from_results, sweep_csv, sweep_json
+
+    out = args.output
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"zeroskip sweep: --output {str(out)!r} exists and is not a folder")
+    try:
+        overrides = {key: parse_list_flag(key, getattr(args, f"grid_{key}"))
+                     for key in grid_keys()
+                     if key != "pnr" and getattr(args, f"grid_{key}") is not None}
+        if args.grid_pnr is not None:
+            overrides["pnr"] = args.grid_pnr
+        grid = load_grid(args.grid, overrides)
+    except GridError as e:
+        raise UsageError(f"zeroskip sweep: {e}") from None
+    jobs, skipped = expand_grid(grid)
+    if not args.quiet:
+        for s in skipped:
+            values = ", ".join(f"{k}={v!r}" for k, v in s.values.items())
+            print(f"skipped {values}: {s.reason}", file=sys.stderr)
+    if not jobs:
+        raise UsageError("zeroskip sweep: no valid combination in the grid "
+                         f"({len(skipped)} skipped)")
+    cache = None if args.no_cache else (args.cache or default_cache_dir())
+    job_dicts = [job.to_dict() for job in jobs]
+    try:
+        result = run_jobs(job_dicts, cache_dir=cache, n_workers=args.jobs,
+                          scheduler=args.scheduler, progress=not args.quiet)
+    except OSError as e:
+        # Results finished before the failure are in the cache; a re-run picks them up.
+        where = f"Dask scheduler {args.scheduler!r}" if args.scheduler else "local workers"
+        print(f"zeroskip sweep: {where} failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    rows = rows_from_results(job_dicts, result)
+    failed = [r for r in rows if r["status"] != "ok"]
+    summary = {"jobs": len(jobs), "computed": result.computed, "cached": result.cached,
+               "failed": len(failed), "skipped": len(skipped),
+               "skipped_reasons": [{"values": s.values, "reason": s.reason} for s in skipped],
+               "scheduler": args.scheduler, "cache": str(cache) if cache else None}
+    files = {out / "sweep.csv": sweep_csv(rows), out / "sweep.json": sweep_json(rows, summary)}
+    if not args.no_plots:
+        files.update({out / name: png for name, png in plot_pngs(rows).items()})
+    write_files_atomically(files)
+    for row in failed:
+        print(f"{row['status']}: {row['target']} {row['device'] or ''} {row['rows']}x"
+              f"{row['cols']} {row['variant']}: {row['error']}", file=sys.stderr)
+    print(f"{len(jobs)} jobs: {result.computed} computed, {result.cached} cached, "
+          f"{len(failed)} failed, {len(skipped)} combinations skipped")
+    for path in files:
+        print(path)
+    return EXIT_FAILED if any(r["status"] == "error" for r in rows) else 0
+
+
 def main(argv=None):
     parser = _build_parser()
     try:
@@ -243,7 +346,7 @@ def main(argv=None):
             parser.print_help()
             return EXIT_USAGE
         return {"generate": _cmd_generate, "sim": _cmd_sim, "demo": _cmd_demo,
-                "synth": _cmd_synth}[args.command](args)
+                "synth": _cmd_synth, "sweep": _cmd_sweep}[args.command](args)
     except UsageError as e:
         print(f"{e}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,9 +8,9 @@ __all__ = ["write_files_atomically"]
 
 
 def write_files_atomically(files):
-    """Write ``{path: text}``: every file is first written to a temporary file beside it, and
-    only when all are written are they renamed into place. On any error the temporaries are
-    removed and no target file is created or changed."""
+    """Write ``{path: text or bytes}``: every file is first written to a temporary file beside
+    it, and only when all are written are they renamed into place. On any error the
+    temporaries are removed and no target file is created or changed."""
     staged = []
     try:
         for path, text in files.items():
@@ -18,7 +18,7 @@ def write_files_atomically(files):
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             staged.append((tmp, path))
-            with os.fdopen(fd, "w") as f:
+            with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as f:
                 f.write(text)
         for tmp, path in staged:
             os.replace(tmp, path)

