@@ -154,3 +154,18 @@ def test_out_width_must_fit_accumulator_lanes():
     cfg = ZeroskipConfig(act_width=2, weight_width=2, acc_width=4)  # output_stage off: allowed
     with pytest.raises(ValueError, match=r"out_width \(8\) must not exceed acc_width \(4\)"):
         OutputStage(cfg)
+
+
+def test_engine_without_stage_has_none():
+    """output_stage off generates no trace of the stage (existing Verilog is unchanged), and
+    the command carries only M, K, N."""
+    from zeroskip.hdl.layouts import command_layout
+    from zeroskip.hdl.verilog import generate_verilog
+
+    cfg = ZeroskipConfig(rows=2, cols=2)
+    assert "requant" not in generate_verilog(cfg)
+    assert list(dict(command_layout(cfg).members)) == ["m", "k", "n"]
+    with_stage = cfg.replace(output_stage=True)
+    assert "requant" in generate_verilog(with_stage)
+    assert list(dict(command_layout(with_stage).members)) == ["m", "k", "n", "requant", "relu",
+                                                              "mult", "shift"]
