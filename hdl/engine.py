@@ -9,6 +9,7 @@ from .decoders import weight_decoder
 from .folds import FoldSequencer
 from .layouts import (acc_shape, activation_row_layout, command_layout, compressed_word_layout,
                       result_row_layout, weight_row_layout)
+from .output_stage import OutputStage
 from .pipeline import delay
 
 __all__ = ["GemmEngine"]
@@ -29,6 +30,12 @@ class GemmEngine(wiring.Component):
     array only with a FIFO slot reserved for its result. The array itself never stalls, and no
     stream can lose, duplicate or reorder data. A command with M, K or N equal to zero is
     accepted and ignored (no results).
+
+    With ``cfg.output_stage``, finished rows pass through an
+    :class:`~zeroskip.hdl.output_stage.OutputStage` on their way to the result FIFO, which
+    requantises them with the command's ``requant``, ``relu``, ``mult`` and ``shift`` fields
+    (or passes them through when ``requant`` is 0); the values stay in the accumulator lanes,
+    sign-extended.
 
     No output of the engine depends combinationally on an input in the same cycle.
 
@@ -58,6 +65,7 @@ class GemmEngine(wiring.Component):
         self._cfg = cfg
         self._array = WeightStationaryArray(cfg, row_module=row_module, pe_module=pe_module)
         self._decoder = weight_decoder(cfg)
+        self._output_stage = OutputStage(cfg) if cfg.output_stage else None
         weight_payload = weight_row_layout(cfg) if self._decoder is None else \
             compressed_word_layout(cfg)
         super().__init__({
@@ -73,10 +81,16 @@ class GemmEngine(wiring.Component):
         return self._array
 
     @property
+    def output_stage(self):
+        """The :class:`~zeroskip.hdl.output_stage.OutputStage`, or None without one."""
+        return self._output_stage
+
+    @property
     def result_latency(self):
         """Cycles from an activation row's transfer to its result entering the result FIFO:
-        input register, array, accumulator read, accumulator add."""
-        return 1 + self._array.latency + 2
+        input register, array, accumulator read, accumulator add, output stage (if any)."""
+        stage = 0 if self._output_stage is None else self._output_stage.latency
+        return 1 + self._array.latency + 2 + stage
 
     @property
     def result_fifo_depth(self):
@@ -236,9 +250,25 @@ class GemmEngine(wiring.Component):
             out_row.last.eq(meta_a.last),
             wr.addr.eq(meta_a.addr),
             wr.en.eq(meta_a.valid & ~meta_a.last_k),
-            result_fifo.w_en.eq(meta_a.valid & meta_a.last_k),
-            result_fifo.w_data.eq(out_row),
         ]
+        if self._output_stage is None:
+            m.d.comb += [
+                result_fifo.w_en.eq(meta_a.valid & meta_a.last_k),
+                result_fifo.w_data.eq(out_row),
+            ]
+        else:
+            # The command register holds the parameters until the last result is delivered.
+            m.submodules.output_stage = stage = self._output_stage
+            m.d.comb += [
+                stage.row_in.eq(out_row),
+                stage.valid_in.eq(meta_a.valid & meta_a.last_k),
+                stage.params.requant.eq(dims.requant),
+                stage.params.relu.eq(dims.relu),
+                stage.params.mult.eq(dims.mult),
+                stage.params.shift.eq(dims.shift),
+                result_fifo.w_en.eq(stage.valid_out),
+                result_fifo.w_data.eq(stage.row_out),
+            ]
 
         # Results ------------------------------------------------------------------------------
         result_out = Signal(result_row_layout(cfg))

@@ -9,8 +9,9 @@ from amaranth.lib import data
 
 from ..models.wire import word_width
 
-__all__ = ["act_shape", "weight_shape", "acc_shape", "psum_shape", "pe_act_shape", "weight_slot_shape",
-           "command_layout", "activation_row_layout", "weight_row_layout",
+__all__ = ["act_shape", "weight_shape", "acc_shape", "psum_shape", "pe_act_shape",
+           "weight_slot_shape", "command_layout", "requant_params_layout",
+           "activation_row_layout", "weight_row_layout",
            "compressed_word_layout", "result_row_layout"]
 
 
@@ -57,9 +58,25 @@ def weight_slot_shape(cfg):
 
 
 def command_layout(cfg):
-    """One GEMM command: C[M×N] = A[M×K] · W[K×N]."""
+    """One GEMM command: C[M×N] = A[M×K] · W[K×N].
+
+    With ``cfg.output_stage``, also the output stage's parameters for this GEMM
+    (:class:`~zeroskip.hdl.output_stage.OutputStage`): ``requant`` (1: requantise, 0: raw
+    accumulators), ``relu``, ``mult`` and ``shift`` (result ``≈ acc · mult / 2**shift``). They
+    follow ``m, k, n``, so the dimension fields keep their bit positions.
+    """
     dim = unsigned(cfg.dim_width)
-    return data.StructLayout({"m": dim, "k": dim, "n": dim})
+    fields = {"m": dim, "k": dim, "n": dim}
+    if cfg.output_stage:
+        fields.update(requant_params_layout(cfg).members)
+    return data.StructLayout(fields)
+
+
+def requant_params_layout(cfg):
+    """The output stage's per-command parameters (``cfg.output_stage`` only)."""
+    return data.StructLayout({"requant": unsigned(1), "relu": unsigned(1),
+                              "mult": unsigned(cfg.requant_mult_width),
+                              "shift": range(cfg.requant_max_shift + 1)})
 
 
 def activation_row_layout(cfg):

@@ -12,8 +12,9 @@ Timeline (cycle 0 is the command transfer):
   its M tile); the shadow chain is free ``R + C - 1`` cycles after ``h_f`` (the last PE has
   adopted the new weights), then the next fold's R rows take R cycles, so
   ``h_{f+1} = h_f + max(T_f, 2R + C - 1)``;
-* the last row leaves ``RESULT_PATH`` cycles after its transfer: input register (1), array
-  (R + C - 1), accumulator read and add (2), result FIFO (1).
+* the last row leaves ``result_path`` cycles after its transfer: input register (1), array
+  (R + C - 1), accumulator read and add (2), the output stage if configured (2, see
+  :func:`output_stage_latency`), result FIFO (1).
 
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
 which starts empty with each command, reads a word per cycle while its bit buffer has room
@@ -28,10 +29,17 @@ per-row ``need``/``consume`` bits (:mod:`zeroskip.models.wire`), so it needs the
 from .folds import fold_sequence
 
 __all__ = ["predict_cycles", "scalesim_ws_cycles", "utilization", "result_path",
-           "weight_reload_interval"]
+           "weight_reload_interval", "output_stage_latency"]
 
 # Result FIFO (amaranth.lib.fifo.SyncFIFOBuffered): written in cycle y, readable in y + 1.
 FIFO_LATENCY = 1
+
+
+def output_stage_latency(cfg):
+    """Cycles the output stage adds (``cfg.output_stage``): products registered, then the
+    rounded, shifted, rectified and saturated row. A test checks this against
+    :attr:`zeroskip.hdl.output_stage.OutputStage.latency`, which the engine uses."""
+    return 2 if cfg.output_stage else 0
 
 
 def weight_reload_interval(cfg):
@@ -41,7 +49,7 @@ def weight_reload_interval(cfg):
 
 def result_path(cfg):
     """Cycles from an activation row's transfer to its result's transfer."""
-    return 1 + (cfg.rows + cfg.cols - 1) + 2 + FIFO_LATENCY
+    return 1 + (cfg.rows + cfg.cols - 1) + 2 + output_stage_latency(cfg) + FIFO_LATENCY
 
 
 class _DecoderReplay:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-__all__ = ["GemmCase", "write_cases", "read_cases"]
+import numpy as np
+
+__all__ = ["GemmCase", "write_cases", "read_cases", "case_operands", "check_case"]
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,14 @@ class GemmCase:
     :func:`zeroskip.models.gemm.random_operands`, ``act_zeros``/``weight_zeros`` exact zero
     fractions (``None``: as the kind draws them); ``stall`` is the probability of an idle cycle
     on every input stream and of backpressure on ``results`` (each stream seeded apart).
+
+    ``requant`` is ``(mult, shift, relu)`` for an engine with ``output_stage``: the command
+    requantises and the expected results are
+    :func:`~zeroskip.models.requant.requantize` of the accumulators; ``None`` sends
+    ``requant = 0`` (raw accumulators). ``operands`` is the path of an ``.npz`` with integer
+    arrays ``a`` (M×K) and ``w`` (K×N) used instead of random operands (see
+    :meth:`from_operands`). ``results_out``, if set, is where the test saves the RTL's result
+    matrix (``.npy``, int64, M×N), whether or not it matched.
     """
 
     m: int
@@ -27,6 +38,23 @@ class GemmCase:
     stall: float = 0.0
     act_zeros: float | None = None
     weight_zeros: float | None = None
+    requant: tuple | None = None
+    operands: str | None = None
+    results_out: str | None = None
+
+    def __post_init__(self):
+        if self.requant is not None:
+            if len(self.requant) != 3:
+                raise ValueError(f"requant must be (mult, shift, relu), not {self.requant!r}")
+            # JSON gives a list; keep the case hashable and comparable.
+            object.__setattr__(self, "requant", tuple(self.requant))
+
+    @classmethod
+    def from_operands(cls, path, **fields):
+        """A case running the operands of ``path`` (``.npz`` with ``a`` and ``w``), its M, K,
+        N taken from their shapes."""
+        a, w = _load_npz(path)
+        return cls(m=a.shape[0], k=a.shape[1], n=w.shape[1], operands=str(path), **fields)
 
     @property
     def name(self):
@@ -35,7 +63,81 @@ class GemmCase:
         stall = f"-stall{self.stall:g}" if self.stall else ""
         zeros = "".join(f"-{name}{value:g}" for name, value in
                         (("az", self.act_zeros), ("wz", self.weight_zeros)) if value is not None)
-        return f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{zeros}{stall}"
+        requant = ""
+        if self.requant is not None:
+            mult, shift, relu = self.requant
+            requant = f"-rq{mult}s{shift}{'relu' if relu else ''}"
+        operands = f"-{Path(self.operands).stem}" if self.operands else ""
+        return f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{zeros}{operands}{requant}{stall}"
+
+
+def _load_npz(path):
+    try:
+        with np.load(path) as f:
+            missing = [key for key in ("a", "w") if key not in f.files]
+            if missing:
+                raise ValueError(f"operands file {str(path)!r} has no array {missing[0]!r} "
+                                 f"(needs 'a' M×K and 'w' K×N; has {sorted(f.files)})")
+            a, w = f["a"], f["w"]
+    except OSError as e:
+        raise ValueError(f"cannot read operands file {str(path)!r}: {e}") from None
+    for key, array in (("a", a), ("w", w)):
+        if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"operands file {str(path)!r}: {key!r} must be a 2-D integer array, "
+                             f"not {array.ndim}-D {array.dtype}")
+    if a.shape[1] != w.shape[0]:
+        raise ValueError(f"operands file {str(path)!r}: 'a' is {a.shape[0]}×{a.shape[1]} and "
+                         f"'w' is {w.shape[0]}×{w.shape[1]}; K must agree")
+    return a.astype(np.int64), w.astype(np.int64)
+
+
+def case_operands(cfg, case):
+    """``(A, W)`` of ``case``: from its ``operands`` file, checked against the case's shape
+    and ``cfg``'s operand ranges, or seeded random operands. Raises ``ValueError``."""
+    from zeroskip.models.gemm import random_operands
+
+    if case.operands is None:
+        return random_operands(cfg, case.m, case.k, case.n, seed=case.seed,
+                               act_kind=case.act_kind, weight_kind=case.weight_kind,
+                               act_zeros=case.act_zeros, weight_zeros=case.weight_zeros)
+    a, w = _load_npz(case.operands)
+    if a.shape != (case.m, case.k) or w.shape != (case.k, case.n):
+        raise ValueError(f"operands file {case.operands!r}: 'a' is {a.shape[0]}×{a.shape[1]} "
+                         f"and 'w' {w.shape[0]}×{w.shape[1]}, but the case is "
+                         f"M={case.m}, K={case.k}, N={case.n}")
+    for key, array, which in (("a", a, "act"), ("w", w, "weight")):
+        lo, hi = cfg.operand_range(which)
+        if array.size and (array.min() < lo or array.max() > hi):
+            raise ValueError(f"operands file {case.operands!r}: {key!r} values must lie in "
+                             f"[{lo}, {hi}] ({which}_width {getattr(cfg, which + '_width')}, "
+                             f"{'signed' if getattr(cfg, which + '_signed') else 'unsigned'}), "
+                             f"found {int(array.min())}..{int(array.max())}")
+    if cfg.weight_format == "nm":
+        from zeroskip.models.codecs import prune_nm
+
+        if not np.array_equal(prune_nm(w, *cfg.nm), w):
+            raise ValueError(f"operands file {case.operands!r}: 'w' is not {cfg.nm_pattern} "
+                             f"sparse (at most {cfg.nm[0]} non-zeros in every {cfg.nm[1]} "
+                             f"consecutive K positions of a column), as this engine needs")
+    return a, w
+
+
+def check_case(cfg, case):
+    """Raise ``ValueError`` if ``case`` cannot run on ``cfg`` (requant parameters, operands),
+    before any simulator starts."""
+    from zeroskip.models.requant import check_requant_params
+
+    if case.requant is not None:
+        if not cfg.output_stage:
+            raise ValueError(f"case {case.name}: requant needs a configuration with "
+                             f"output_stage = true")
+        mult, shift, relu = case.requant
+        check_requant_params(mult, shift, mult_width=cfg.requant_mult_width,
+                             max_shift=cfg.requant_max_shift)
+        if not isinstance(relu, (bool, int)) or relu not in (0, 1):
+            raise ValueError(f"requant relu must be true or false, not {relu!r}")
+    if case.operands is not None:
+        case_operands(cfg, case)
 
 
 def write_cases(path, cases):

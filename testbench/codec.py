@@ -16,8 +16,16 @@ def _words(layout, rows):
     return [Const.cast(layout.const([int(x) for x in row])).value for row in rows]
 
 
-def command_word(cfg, m, k, n):
-    return Const.cast(command_layout(cfg).const({"m": m, "k": k, "n": n})).value
+def command_word(cfg, m, k, n, requant=None):
+    """The ``cmd`` payload; ``requant`` is ``(mult, shift, relu)`` or ``None`` (raw
+    accumulators), and needs ``cfg.output_stage``."""
+    fields = {"m": m, "k": k, "n": n}
+    if cfg.output_stage:
+        mult, shift, relu = requant if requant is not None else (0, 0, False)
+        fields.update(requant=requant is not None, relu=bool(relu), mult=mult, shift=shift)
+    elif requant is not None:
+        raise ValueError("requant needs a configuration with output_stage = true")
+    return Const.cast(command_layout(cfg).const(fields)).value
 
 
 def activation_words(cfg, rows):

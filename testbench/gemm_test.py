@@ -15,10 +15,11 @@ from cocotb.triggers import FallingEdge
 
 from zeroskip.config import ZeroskipConfig
 from zeroskip.models.cycles import predict_cycles
-from zeroskip.models.gemm import gemm_reference, random_operands
+from zeroskip.models.gemm import gemm_reference
+from zeroskip.models.requant import requantize
 from zeroskip.models.streams import pack_activations, unpack_results
 
-from .cases import read_cases
+from .cases import case_operands, read_cases
 from .codec import (activation_words, command_word, decode_results,
                     weights_stream_words)
 from .harness import start_clock_and_reset
@@ -36,11 +37,12 @@ def _pauses(case, stream_index):
 async def run_case(dut, cfg, case, ports):
     """Drive one GEMM, return a result dict (passed, cycles, model_cycles, details)."""
     cmd, weights, acts, results = ports
-    a, w = random_operands(cfg, case.m, case.k, case.n, seed=case.seed,
-                           act_kind=case.act_kind, weight_kind=case.weight_kind,
-                           act_zeros=case.act_zeros, weight_zeros=case.weight_zeros)
+    a, w = case_operands(cfg, case)
     expected = gemm_reference(cfg, a, w)
-    cmd.load([command_word(cfg, case.m, case.k, case.n)], _pauses(case, 0))
+    if case.requant is not None:
+        mult, shift, relu = case.requant
+        expected = requantize(expected, mult, shift, relu=relu, out_width=cfg.out_width)
+    cmd.load([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
     weights.load(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
     acts.load(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
     results.words = []
@@ -82,6 +84,8 @@ async def run_case(dut, cfg, case, ports):
     except ValueError as e:
         errors.append(str(e))
     else:
+        if case.results_out:
+            np.save(case.results_out, got)
         if not np.array_equal(got, expected):
             bad = np.argwhere(got != expected)
             i, j = bad[0]

@@ -5,6 +5,7 @@ Builds are cached per (simulator, configuration): the Verilog is rewritten only 
 changes, so an unchanged configuration reuses the compiled simulator.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from zeroskip.hdl.verilog import generate_verilog
 
-from .cases import write_cases
+from .cases import check_case, write_cases
 
 __all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "simulate_decoder", "run_cocotb",
            "default_build_root", "wave_file", "prepare_simulator"]
@@ -123,7 +124,16 @@ def _read_results(results_path, simulator, run_dir):
 def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run", waves=False):
     """Run ``cases`` (a list of :class:`~zeroskip.testbench.cases.GemmCase`) on the RTL of
     ``cfg``. Returns ``(reports, run_dir)``: one dict per case, as written by the cocotb test.
+
+    Raises ``ValueError`` before building if a case cannot run on ``cfg`` (requant parameters
+    out of range or without ``output_stage``, bad ``operands`` file).
     """
+    for case in cases:
+        check_case(cfg, case)
+    # The simulator runs in its own folder: give it absolute paths.
+    cases = [dataclasses.replace(
+        c, **{key: str(Path(getattr(c, key)).resolve()) for key in ("operands", "results_out")
+              if getattr(c, key) is not None}) for c in cases]
     build_dir = _build_dir(cfg, simulator, build_root, "", waves)
     build_dir.mkdir(parents=True, exist_ok=True)
     _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())

@@ -72,6 +72,25 @@ def test_config_file_with_flag_override(tmp_path):
      "sparsity '2:4' needs rows to be a multiple of 2"),
     (["generate", "--sparsity", "2:4", "--weight-format", "bitmask"],
      "sparsity '2:4' implies weight_format 'nm' with nm_pattern '2:4'"),
+    (["generate", "--output-stage", "maybe"], "expected true or false, not 'maybe'"),
+    (["generate", "--out-width", "17"], "out_width must be between 2 and 16, not 17"),
+    (["generate", "--requant-mult-width", "0"],
+     "requant_mult_width must be between 1 and 32, not 0"),
+    (["generate", "--output-stage", "true", "--act-width", "4", "--weight-width", "4",
+      "--acc-width", "8", "--out-width", "9"], "out_width must be at most acc_width (8)"),
+    (["sim", "--gemm", "2,2,2", "--requant", "5"], "expected MULT,SHIFT (two integers), not '5'"),
+    (["sim", "--gemm", "2,2,2", "--requant", "5,x"], "expected MULT,SHIFT (two integers)"),
+    (["sim", "--gemm", "2,2,2", "--requant", "5,3"],
+     "--requant needs an engine with an output stage (--output-stage true)"),
+    (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--requant", "65536,3"],
+     "--requant MULT must be between 0 and 65535 (requant_mult_width=16), not 65536"),
+    (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--requant=-1,3"],
+     "--requant MULT must be between 0 and 65535"),
+    (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--requant-mult-width", "8",
+      "--requant", "5,40"],
+     "--requant SHIFT must be between 0 and 39 (acc_width + requant_mult_width - 1), not 40"),
+    (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--relu"],
+     "--relu needs --requant MULT,SHIFT"),
 ])
 def test_bad_input_one_line_exit_2_no_files(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -157,3 +176,14 @@ def test_sim_sparse_engine(tmp_path, capsys, in_tmp_cwd):
     assert report["config"]["weight_format"] == "nm" and report["config"]["nm_pattern"] == "1:4"
     # 21 K positions in folds of 2·4/1 = 8: 3 K folds instead of 11.
     assert report["scalesim_ws_cycles"] == 3 * 2 * (2 * 2 + 2 + 6 - 2)
+
+
+def test_sim_output_stage(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--output-stage", "true", "--gemm",
+                 "6,5,3", "--requant", "300,14", "--relu", "--simulator", "icarus",
+                 "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["predicted_cycles_match"]
+    assert report["requant"] == {"mult": 300, "shift": 14, "relu": True, "out_width": 8}
+    assert report["config"]["output_stage"] is True

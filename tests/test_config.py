@@ -29,6 +29,11 @@ def test_defaults_and_derived():
      "dataflow must be one of 'weight_stationary', not 'output_stationary'"),
     ("name", "9lives", "name must be a Verilog identifier"),
     ("acc_depth", 0, "acc_depth must be between 1 and 65536, not 0"),
+    ("output_stage", "yes", "output_stage must be true or false, not 'yes'"),
+    ("out_width", 1, "out_width must be between 2 and 16, not 1"),
+    ("out_width", 17, "out_width must be between 2 and 16, not 17"),
+    ("requant_mult_width", 0, "requant_mult_width must be between 1 and 32, not 0"),
+    ("requant_mult_width", 33, "requant_mult_width must be between 1 and 32, not 33"),
 ])
 def test_validation_names_parameter_and_range(field, value, message):
     with pytest.raises(ConfigError) as e:
@@ -86,3 +91,18 @@ def test_configuration_doc_is_generated_from_the_root():
     doc = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
     assert doc.read_text() == config_reference_markdown(), \
         "docs/configuration.md is stale: regenerate it (command at its top)"
+
+
+def test_output_stage_fields():
+    cfg = ZeroskipConfig()
+    assert (cfg.output_stage, cfg.out_width, cfg.requant_mult_width) == (False, 8, 16)
+    assert cfg.requant_max_shift == 32 + 16 - 1
+    assert ZeroskipConfig(acc_width=48, requant_mult_width=32).requant_max_shift == 79
+    # Requantised results travel in the accumulator lanes: out_width must fit them, but only
+    # when the stage exists.
+    narrow = dict(act_width=2, weight_width=2, acc_width=4, out_width=8)
+    assert ZeroskipConfig(**narrow).out_width == 8
+    with pytest.raises(ConfigError, match=r"out_width must be at most acc_width \(4\) with "
+                                          r"output_stage.*not 8"):
+        ZeroskipConfig(**narrow, output_stage=True)
+    assert ZeroskipConfig(**dict(narrow, out_width=4), output_stage=True).out_width == 4

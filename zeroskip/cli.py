@@ -105,6 +105,17 @@ def _seed(text):
     return s
 
 
+def _requant_pair(text):
+    parts = text.split(",")
+    try:
+        pair = [int(p) for p in parts]
+    except ValueError:
+        pair = []
+    if len(pair) != 2:
+        raise argparse.ArgumentTypeError(f"expected MULT,SHIFT (two integers), not {text!r}")
+    return tuple(pair)
+
+
 def _build_parser():
     parser = _Parser(prog="zeroskip", description="Generate, simulate and check sparse "
                      "systolic-array GEMM accelerators.")
@@ -132,6 +143,13 @@ def _build_parser():
     sim.add_argument("--weight-zeros", metavar="F", type=_fraction,
                      help="exact fraction of zero weights in the random GEMM (0 to 1); with "
                           "--weight-format nm the weights are then N:M-pruned")
+    sim.add_argument("--requant", metavar="MULT,SHIFT", type=_requant_pair,
+                     help="requantise the results in hardware (needs --output-stage true): "
+                          "y = saturate((acc·MULT + 2**(SHIFT-1)) >> SHIFT) to out_width bits; "
+                          "MULT in [0, 2**requant_mult_width - 1], SHIFT in "
+                          "[0, acc_width + requant_mult_width - 1]")
+    sim.add_argument("--relu", action="store_true",
+                     help="with --requant: ReLU before saturating")
     sim.add_argument("--waves", action="store_true", help="record a waveform (FST or VCD)")
     sim.add_argument("--activity", action="store_true",
                      help="count bit toggles by signal class from a waveform (JSON key "
@@ -235,7 +253,25 @@ def _cmd_sim(args):
         if not 1 <= value <= cfg.max_dim:
             raise UsageError(f"zeroskip sim: --gemm {dim_name} must be between 1 and "
                              f"{cfg.max_dim} (dim_width={cfg.dim_width}), not {value}")
+    requant = None
+    if args.relu and args.requant is None:
+        raise UsageError("zeroskip sim: --relu needs --requant MULT,SHIFT")
+    if args.requant is not None:
+        if not cfg.output_stage:
+            raise UsageError("zeroskip sim: --requant needs an engine with an output stage "
+                             "(--output-stage true)")
+        mult, shift = args.requant
+        if not 0 <= mult < 1 << cfg.requant_mult_width:
+            raise UsageError(f"zeroskip sim: --requant MULT must be between 0 and "
+                             f"{(1 << cfg.requant_mult_width) - 1} "
+                             f"(requant_mult_width={cfg.requant_mult_width}), not {mult}")
+        if not 0 <= shift <= cfg.requant_max_shift:
+            raise UsageError(f"zeroskip sim: --requant SHIFT must be between 0 and "
+                             f"{cfg.requant_max_shift} (acc_width + requant_mult_width - 1), "
+                             f"not {shift}")
+        requant = (mult, shift, args.relu)
     report = run_gemm_check(cfg, m, k, n, seed=args.seed, simulator=args.simulator,
+                            requant=requant,
                             stall=args.stall, waves=args.waves, build_root=args.build_dir,
                             act_zeros=args.act_zeros, weight_zeros=args.weight_zeros,
                             activity=args.activity, compare_gating=args.compare_gating)

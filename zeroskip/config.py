@@ -85,6 +85,14 @@ class ZeroskipConfig:
                                     "a fold covers rows*M/N K positions (implies weight_format "
                                     "nm with that pattern; N must divide rows)",
                            choices=SPARSITIES)
+    output_stage: bool = _param(False, "hardware requantisation + optional ReLU after the "
+                                       "accumulators (per-command multiplier, shift, ReLU; see "
+                                       "docs/architecture.md)")
+    out_width: int = _param(8, "saturation width of requantised results (at most acc_width "
+                               "with output_stage)", lo=2, hi=16)
+    requant_mult_width: int = _param(16, "width of the unsigned requantisation multiplier; "
+                                         "shifts go up to acc_width + requant_mult_width - 1",
+                                     lo=1, hi=32)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -123,6 +131,10 @@ class ZeroskipConfig:
             raise ConfigError(f"nm_pattern {self.nm_pattern!r} needs rows to be a multiple of "
                               f"{self.nm[1]} (N:M groups must not straddle weight folds), "
                               f"not rows={self.rows}")
+        if self.output_stage and self.out_width > self.acc_width:
+            raise ConfigError(f"out_width must be at most acc_width ({self.acc_width}) with "
+                              f"output_stage, as requantised results travel in the "
+                              f"accumulator lanes, not {self.out_width}")
         if not _IDENTIFIER.match(self.name):
             raise ConfigError(f"name must be a Verilog identifier of at most 64 characters "
                               f"([A-Za-z_][A-Za-z0-9_]*), not {self.name!r}")
@@ -166,6 +178,12 @@ class ZeroskipConfig:
     def act_group(self):
         """Activations each PE receives: M for an N:M sparse array (it selects one), else 1."""
         return self.nm[1] if self.sparse else 1
+
+    @property
+    def requant_max_shift(self):
+        """Largest requantisation shift: ``acc_width + requant_mult_width - 1``. A larger one
+        would only ever give 0 or -1 from the ``acc_width + requant_mult_width``-bit product."""
+        return self.acc_width + self.requant_mult_width - 1
 
     @property
     def multipliers(self):
@@ -275,5 +293,7 @@ def config_reference_markdown():
         lines.append(f"| `{name}` | `--{name.replace('_', '-')}` | {type_name} | `{shown}` | "
                      f"{allowed} | {help_text} |")
     lines += ["", "Derived: results are signed unless both operands are unsigned; "
-              "multipliers = rows × cols; the largest M, K, N is `2**dim_width - 1`.", ""]
+              "multipliers = rows × cols; the largest M, K, N is `2**dim_width - 1`; with "
+              "`output_stage`, a command's requantisation shift lies in "
+              "`0 .. acc_width + requant_mult_width - 1` (`requant_max_shift`).", ""]
     return "\n".join(lines)

@@ -70,15 +70,17 @@ def _ratio(a, b):
 
 def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, waves=False,
                    build_root=None, act_zeros=None, weight_zeros=None, activity=False,
-                   compare_gating=False):
+                   compare_gating=False, requant=None):
     """Simulate one seeded random GEMM on the RTL and check it against NumPy and the cycle
     model. Returns the report dict of ``zeroskip sim``.
 
     ``activity`` adds bit toggles by class (from a waveform) and the energy proxy;
     ``compare_gating`` runs the same GEMM with and without zero-gating and reports both.
+    ``requant`` is ``(mult, shift, relu)`` for the output stage (``cfg.output_stage``); the
+    results are then checked against the requantised model.
     """
     case = GemmCase(m=m, k=k, n=n, seed=seed, stall=stall, act_zeros=act_zeros,
-                    weight_zeros=weight_zeros)
+                    weight_zeros=weight_zeros, requant=requant)
     if compare_gating:
         runs = {}
         for label, gating in (("gated", True), ("ungated", False)):
@@ -105,6 +107,9 @@ def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, wa
             report["waves"] = str(wave_file(run_dir))
     _, w = random_operands(cfg, m, k, n, seed=seed, act_zeros=act_zeros,
                            weight_zeros=weight_zeros)
+    if requant is not None:
+        report["requant"] = {"mult": requant[0], "shift": requant[1], "relu": bool(requant[2]),
+                             "out_width": cfg.out_width}
     report.update(seed=seed, act_zeros=act_zeros, weight_zeros=weight_zeros,
                   weight_stream=weight_stream_report(cfg, w, m),
                   multipliers=count_multipliers(cfg), config=cfg.to_dict(),

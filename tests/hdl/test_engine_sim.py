@@ -9,11 +9,12 @@ from zeroskip import ZeroskipConfig
 from zeroskip.hdl import GemmEngine
 from zeroskip.models.cycles import predict_cycles
 from zeroskip.models.gemm import gemm_reference, random_operands
+from zeroskip.models.requant import requantize
 from zeroskip.models.streams import pack_activations, unpack_results
 from zeroskip.testbench.codec import weights_stream_words
 
 
-def run_engine(cfg, m, k, n, seed=0, weight_zeros=None):
+def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None):
     a, w = random_operands(cfg, m, k, n, seed=seed, weight_zeros=weight_zeros)
     dut = GemmEngine(cfg)
     weights, acts = weights_stream_words(cfg, w, m), pack_activations(cfg, a, n)
@@ -21,7 +22,11 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None):
     rows, stamps = [], {}
 
     async def testbench(ctx):
-        ctx.set(dut.cmd.payload, {"m": m, "k": k, "n": n})
+        command = {"m": m, "k": k, "n": n}
+        if cfg.output_stage:
+            mult, shift, relu = requant or (0, 0, 0)
+            command.update(requant=requant is not None, relu=relu, mult=mult, shift=shift)
+        ctx.set(dut.cmd.payload, command)
         ctx.set(dut.cmd.valid, 1)
         ctx.set(dut.results.ready, 1)
         wi = ai = cycle = 0
@@ -53,7 +58,10 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None):
     sim.add_testbench(testbench)
     sim.run()
     got = unpack_results(cfg, rows, m, k, n)
-    return got, gemm_reference(cfg, a, w), stamps["last"] - stamps["cmd"] + 1, model_cycles
+    expected = gemm_reference(cfg, a, w)
+    if requant is not None:
+        expected = requantize(expected, *requant[:2], relu=requant[2], out_width=cfg.out_width)
+    return got, expected, stamps["last"] - stamps["cmd"] + 1, model_cycles
 
 
 @pytest.mark.parametrize("rows, cols, depth, shape", [
@@ -95,3 +103,20 @@ def test_sparse_engine_results_and_cycles(sparsity, rows, cols, shape, gating):
     got, expected, cycles, model_cycles = run_engine(cfg, *shape, weight_zeros=0.3)
     assert np.array_equal(got, expected)
     assert cycles == model_cycles
+
+
+@pytest.mark.parametrize("requant", [None, (37, 14, 0), (37, 14, 1), (1, 0, 0)])
+def test_output_stage_results_and_cycles(requant):
+    """Requantised (or raw, requant None) results and cycles, two cycles more than without
+    the stage."""
+    cfg = ZeroskipConfig(rows=2, cols=3, acc_depth=4, output_stage=True)
+    got, expected, cycles, model_cycles = run_engine(cfg, 9, 7, 5, requant=requant)
+    assert np.array_equal(got, expected)
+    assert cycles == model_cycles
+    assert model_cycles == predict_cycles(cfg.replace(output_stage=False), 9, 7, 5) + 2
+    if requant is not None:
+        assert expected.min() >= (0 if requant[2] else -128) and expected.max() <= 127
+    if requant == (1, 0, 0):
+        assert {-128, 127} <= set(expected.flat)   # saturates at both ends
+    elif requant is not None:
+        assert len(np.unique(expected)) > 5   # not all saturated or zero

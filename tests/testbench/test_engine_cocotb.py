@@ -5,6 +5,7 @@ back: ragged shapes, K < R, N < C, M = 1, M tiling, extreme and all-zero operand
 stalls on every stream. Without stalls, the RTL's cycle count must equal the model's.
 """
 
+import numpy as np
 import pytest
 
 from zeroskip import ZeroskipConfig
@@ -217,3 +218,161 @@ def test_long_gemm_many_tiles(build_root):
     cases = [GemmCase(100, 37, 23, seed=7), GemmCase(100, 37, 23, seed=8, stall=0.5)]
     reports, _ = simulate(cfg, cases, simulator="verilator", build_root=build_root)
     _check(reports, cases)
+
+
+# Output stage -----------------------------------------------------------------------------
+# One configuration per simulator in the default suite (sparse 2:4, so the stage is checked
+# behind the N:M array too); more under the slow marker.
+OUTPUT_STAGE_CONFIG = ZeroskipConfig(rows=4, cols=3, acc_depth=4, sparsity="2:4",
+                                     output_stage=True)
+OUTPUT_STAGE_SLOW_CONFIGS = {
+    "8x8": ZeroskipConfig(rows=8, cols=8, output_stage=True),
+    # Unsigned accumulators, narrow results and multiplier, ungated, M tiled, bitmask weights.
+    "2x3-u4u4-acc12-o5-m6": ZeroskipConfig(rows=2, cols=3, acc_depth=4, act_width=4,
+                                           act_signed=False, weight_width=4,
+                                           weight_signed=False, acc_width=12, out_width=5,
+                                           requant_mult_width=6, zero_gating=False,
+                                           weight_format="bitmask", output_stage=True),
+    "3x2-s16s16-acc48-o16-m32": ZeroskipConfig(rows=3, cols=2, act_width=16, weight_width=16,
+                                               acc_width=48, out_width=16,
+                                               requant_mult_width=32, output_stage=True),
+}
+
+
+def _typical_scale(cfg, k):
+    """A requantisation scale that maps random K-long dot products onto roughly half of the
+    output range, so results are neither all saturated nor all zero."""
+    lo, hi = cfg.operand_range("act")
+    wlo, whi = cfg.operand_range("weight")
+    spread = max(abs(lo), hi) * max(abs(wlo), whi) * max(1, k) ** 0.5 / 2
+    return (1 << (cfg.out_width - 2)) / spread
+
+
+def output_stage_cases(cfg, *, seed=200):
+    from zeroskip.models.requant import quantize_multiplier
+
+    r, c, kf = cfg.rows, cfg.cols, cfg.k_per_fold
+    mmax, smax = (1 << cfg.requant_mult_width) - 1, cfg.requant_max_shift
+
+    def typical(k, relu):
+        mult, shift = quantize_multiplier(_typical_scale(cfg, k),
+                                          mult_width=cfg.requant_mult_width, max_shift=smax)
+        return (mult, shift, relu)
+
+    k1, k2 = 2 * kf + 1, 3 * kf - 1
+    return [
+        GemmCase(2 * r + 1, k1, 2 * c + 1, seed=seed, requant=typical(k1, 0)),
+        GemmCase(2 * r + 1, k1, 2 * c + 1, seed=seed, requant=typical(k1, 1)),
+        GemmCase(r + 2, k2, c + 1, seed=seed + 1),                      # raw accumulators
+        GemmCase(r + 2, k2, c + 1, seed=seed + 2, requant=typical(k2, 1)),
+        GemmCase(5, 3, c, seed=seed + 3, requant=(mmax, 0, 0)),          # saturates both ends
+        GemmCase(5, 3, c, seed=seed + 3, requant=(mmax, 0, 1)),
+        GemmCase(5, k1, c + 2, seed=seed + 4, requant=(0, smax, 1)),     # multiplier 0
+        GemmCase(5, k1, c + 2, seed=seed + 5, requant=(mmax, smax, 0)),  # shift max
+        # The largest multiplier with a typical shift.
+        GemmCase(5, k1, c + 2, seed=seed + 5, requant=(mmax, typical(k1, 0)[1], 0)),
+        GemmCase(r + 3, k1, c + 1, seed=seed + 6, act_kind="min", weight_kind="max",
+                 requant=(1, 1, 0)),
+        GemmCase(1, 1, 1, seed=seed + 7, requant=(1, 8, 0)),
+        GemmCase(2 * r + 3, k1, 2 * c + 1, seed=seed + 8, stall=0.3, requant=typical(k1, 1)),
+        GemmCase(r + 4, k2, c + 3, seed=seed + 9, stall=0.7, requant=typical(k2, 0)),
+        GemmCase(r + 4, k2, c + 3, seed=seed + 10, stall=0.5),          # raw, stalled
+        GemmCase(2 * r + 5, kf + 2, 2 * c + 1, seed=seed + 11, requant=typical(kf + 2, 1)),
+    ]
+
+
+def _layer_operands(cfg, path, a, k, n, seed):
+    """Write ``a`` and a seeded random ``w`` (N:M-pruned if the engine needs it) to ``path``."""
+    from zeroskip.models.gemm import random_operands
+
+    _, w = random_operands(cfg, a.shape[0], k, n, seed=seed)
+    np.savez(path, a=a, w=w)
+    return w
+
+
+def _check_output_stage(cfg, simulator, build_root, tmp_path):
+    """The output-stage cases, then two chained layers through ``operands`` and
+    ``results_out``: layer 1's RTL results (requantised, ReLU) are layer 2's activations."""
+    from zeroskip.models.gemm import gemm_reference, random_operands
+    from zeroskip.models.requant import quantize_multiplier, requantize
+
+    cases = output_stage_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    _check(reports, cases)
+
+    m, k1, k2, n = 2 * cfg.rows + 3, 2 * cfg.k_per_fold + 1, cfg.cols + 2, cfg.cols + 1
+    a1, _ = random_operands(cfg, m, k1, k2, seed=300)
+    w1 = _layer_operands(cfg, tmp_path / "layer1.npz", a1, k1, k2, seed=301)
+    mult1, shift1 = quantize_multiplier(_typical_scale(cfg, k1), mult_width=cfg.requant_mult_width,
+                                        max_shift=cfg.requant_max_shift)
+    layer1 = GemmCase.from_operands(tmp_path / "layer1.npz", requant=(mult1, shift1, 1),
+                                    results_out=str(tmp_path / "layer1.npy"))
+    reports, _ = simulate(cfg, [layer1], simulator=simulator, build_root=build_root,
+                          run_name="layer1")
+    _check(reports, [layer1])
+    y1 = np.load(tmp_path / "layer1.npy")
+    expected1 = requantize(gemm_reference(cfg, a1, w1), mult1, shift1, relu=True,
+                           out_width=cfg.out_width)
+    assert np.array_equal(y1, expected1)
+    if cfg.acc_signed:
+        assert 0.1 < (y1 == 0).mean() < 0.9   # ReLU zeros feed the next layer's zero-gating
+
+    w2 = _layer_operands(cfg, tmp_path / "layer2.npz", y1, k2, n, seed=302)
+    layer2 = GemmCase.from_operands(tmp_path / "layer2.npz",  # raw logits
+                                    results_out=str(tmp_path / "layer2.npy"), stall=0.2)
+    reports, _ = simulate(cfg, [layer2], simulator=simulator, build_root=build_root,
+                          run_name="layer2")
+    _check(reports, [layer2])
+    assert np.array_equal(np.load(tmp_path / "layer2.npy"), gemm_reference(cfg, y1, w2))
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_output_stage_engine(simulator, build_root, tmp_path):
+    """Output stage behind the 2:4 sparse array: requantised (ReLU on and off) and raw results
+    equal the model bit for bit, with and without stalls; unstalled cycles equal the model;
+    two layers chain through operand files and saved RTL results."""
+    require_simulator(simulator)
+    _check_output_stage(OUTPUT_STAGE_CONFIG, simulator, build_root, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("config_name", list(OUTPUT_STAGE_SLOW_CONFIGS))
+def test_output_stage_engine_configs(simulator, config_name, build_root, tmp_path):
+    require_simulator(simulator)
+    cfg = OUTPUT_STAGE_SLOW_CONFIGS[config_name]
+    _check_output_stage(cfg, simulator, build_root, tmp_path)
+    # The stage must not disturb the plain spine cases (requant off).
+    cases = adversarial_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root,
+                          run_name="spine")
+    _check(reports, cases)
+
+
+def test_bad_cases_fail_before_building(tmp_path):
+    cfg = OUTPUT_STAGE_CONFIG
+    with pytest.raises(ValueError, match="requant needs a configuration with output_stage"):
+        simulate(CONFIGS["1x1"], [GemmCase(1, 1, 1, requant=(1, 0, 0))], build_root=tmp_path)
+    with pytest.raises(ValueError, match=r"requant shift must be an integer in \[0, 47\]"):
+        simulate(cfg, [GemmCase(1, 1, 1, requant=(1, 48, 0))], build_root=tmp_path)
+    with pytest.raises(ValueError, match=r"multiplier must be an integer in \[0, 65535\]"):
+        simulate(cfg, [GemmCase(1, 1, 1, requant=(-1, 3, 0))], build_root=tmp_path)
+    np.savez(tmp_path / "ops.npz", a=np.zeros((2, 8), np.int8), w=np.ones((8, 3), np.int8))
+    with pytest.raises(ValueError, match="'w' is not 2:4 sparse"):
+        simulate(cfg, [GemmCase.from_operands(tmp_path / "ops.npz")], build_root=tmp_path)
+    with pytest.raises(ValueError, match=r"but the case is M=3, K=8, N=3"):
+        simulate(cfg, [GemmCase(3, 8, 3, operands=str(tmp_path / "ops.npz"))],
+                 build_root=tmp_path)
+    np.savez(tmp_path / "big.npz", a=np.full((2, 8), 300), w=np.zeros((8, 3), np.int64))
+    with pytest.raises(ValueError, match=r"'a' values must lie in \[-128, 127\].*300\.\.300"):
+        simulate(cfg, [GemmCase.from_operands(tmp_path / "big.npz")], build_root=tmp_path)
+    np.savez(tmp_path / "ragged.npz", a=np.zeros((2, 8), np.int64), w=np.zeros((7, 3), np.int64))
+    with pytest.raises(ValueError, match="K must agree"):
+        GemmCase.from_operands(tmp_path / "ragged.npz")
+    np.savez(tmp_path / "floats.npz", a=np.zeros((2, 8)), w=np.zeros((8, 3), np.int64))
+    with pytest.raises(ValueError, match="'a' must be a 2-D integer array"):
+        GemmCase.from_operands(tmp_path / "floats.npz")
+    np.savez(tmp_path / "noa.npz", w=np.zeros((8, 3), np.int64))
+    with pytest.raises(ValueError, match="has no array 'a'"):
+        GemmCase.from_operands(tmp_path / "noa.npz")
+    assert not any(tmp_path.glob("*/run"))   # nothing was built
