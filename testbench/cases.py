@@ -46,8 +46,11 @@ class GemmCase:
         if self.requant is not None:
             if len(self.requant) != 3:
                 raise ValueError(f"requant must be (mult, shift, relu), not {self.requant!r}")
-            # JSON gives a list; keep the case hashable and comparable.
-            object.__setattr__(self, "requant", tuple(self.requant))
+            # JSON gives a list, callers may give NumPy integers: keep the case hashable and
+            # serialisable, and leave range checks to check_case.
+            mult, shift, relu = (int(x) if isinstance(x, (int, np.integer, np.bool_)) else x
+                                 for x in self.requant)
+            object.__setattr__(self, "requant", (mult, shift, relu))
 
     @classmethod
     def from_operands(cls, path, **fields):

@@ -376,3 +376,6 @@ def test_bad_cases_fail_before_building(tmp_path):
     with pytest.raises(ValueError, match="has no array 'a'"):
         GemmCase.from_operands(tmp_path / "noa.npz")
     assert not any(tmp_path.glob("*/run"))   # nothing was built
+    # NumPy parameters (as a network's quantiser gives them) become plain, JSON-able ints.
+    case = GemmCase(1, 1, 1, requant=(np.int64(5), np.int32(3), np.bool_(True)))
+    assert case.requant == (5, 3, 1) and all(type(x) is int for x in case.requant)
