@@ -33,4 +33,4 @@ bench: $(BIN)/.bench-installed
 	$(BIN)/python benchmarks/decoding.py
 
 clean:
-	rm -rf $(VENV) demo-out build dist *.egg-info
+	rm -rf $(VENV) demo demo-out build dist *.egg-info

@@ -1,5 +1,7 @@
 """Verilog generation: deterministic, one definition per block kind (engine, row, PE)."""
 
+import functools
+
 from amaranth.back import verilog
 
 from .array import ArrayRow
@@ -10,6 +12,9 @@ from .pe import ProcessingElement
 __all__ = ["generate_verilog", "generate_decoder_verilog"]
 
 
+# Conversion takes about two seconds for an 8×8 engine; a flow that simulates one
+# configuration many times (the demo's layers) converts it once. Configurations are frozen.
+@functools.lru_cache(maxsize=16)
 def generate_verilog(cfg):
     """Verilog text of the engine ``cfg.name`` with its modules ``{name}_row`` and ``{name}_pe``.
 

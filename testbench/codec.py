@@ -1,7 +1,8 @@
 """Stream words <-> NumPy rows, through the payload layouts of :mod:`zeroskip.hdl.layouts`."""
 
 import numpy as np
-from amaranth.hdl import Const
+from amaranth.hdl import Const, Shape
+from amaranth.lib import data
 
 from zeroskip.hdl.layouts import (activation_row_layout, command_layout, compressed_word_layout,
                                   result_row_layout, weight_row_layout)
@@ -9,11 +10,32 @@ from zeroskip.models.streams import pack_weights
 from zeroskip.models.wire import compressed_weight_words
 
 __all__ = ["command_word", "activation_words", "weight_words", "compressed_words",
-           "weights_stream_words", "decode_weight_rows", "decode_results"]
+           "weights_stream_words", "decode_weight_rows", "decode_results",
+           "result_last_bit"]
 
 
 def _words(layout, rows):
+    """Pack rows into payload words. An array of plain integers is packed directly, lane i at
+    bit i·width: a GEMM's streams run to tens of thousands of words, and building an
+    Amaranth constant per word costs seconds of testbench time. Other layouts (structs) go
+    through ``layout.const``."""
+    if isinstance(layout, data.ArrayLayout) and isinstance(layout.elem_shape, Shape):
+        width = layout.elem_shape.width
+        mask = (1 << width) - 1
+        words = []
+        for row in rows:
+            word = 0
+            for i, x in enumerate(row):
+                word |= (int(x) & mask) << (i * width)
+            words.append(word)
+        return words
     return [Const.cast(layout.const([int(x) for x in row])).value for row in rows]
+
+
+def result_last_bit(cfg):
+    """Bit position of ``last`` in a ``results`` word, to spot the final row without decoding
+    the word."""
+    return result_row_layout(cfg)["last"].offset
 
 
 def command_word(cfg, m, k, n, requant=None):

@@ -20,7 +20,7 @@ from zeroskip.models.requant import requantize
 from zeroskip.models.streams import pack_activations, unpack_results
 
 from .cases import case_operands, read_cases
-from .codec import (activation_words, command_word, decode_results,
+from .codec import (activation_words, command_word, decode_results, result_last_bit,
                     weights_stream_words)
 from .harness import start_clock_and_reset
 from .streams import StreamDriver, StreamMonitor, no_pauses, random_pauses
@@ -51,6 +51,7 @@ async def run_case(dut, cfg, case, ports):
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
     budget = 50 * model_cycles + 1000
     cycle, start, end = 0, None, None
+    last_bit = result_last_bit(cfg)
     while end is None:
         await FallingEdge(dut.clk)
         if cmd.step():
@@ -58,7 +59,7 @@ async def run_case(dut, cfg, case, ports):
         weights.step()
         acts.step()
         word = results.step()
-        if word is not None and decode_results(cfg, [word])[1][0]:
+        if word is not None and (word >> last_bit) & 1:
             end = cycle
         cycle += 1
         if cycle > budget:

@@ -6,6 +6,7 @@ changes, so an unchanged configuration reuses the compiled simulator.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -94,14 +95,25 @@ def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, ex
     # longer to build) and traces only when a run asks, so one build per configuration serves
     # plain and waveform runs alike.
     build_args = _VERILATOR_ARGS if simulator == "verilator" else []
-    runner.build(sources=[verilog_path], hdl_toplevel=top, build_dir=build_dir,
-                 build_args=build_args, timescale=("1ns", "1ps"),
-                 waves=waves or simulator == "verilator",
-                 log_file=build_dir / "build.log")
+    # cocotb's runner reruns Verilator (seconds for an 8×8 engine) on every build() call even
+    # when nothing changed; a stamp of what the model was built from skips that.
+    stamp = build_dir / "zeroskip-build.stamp"
+    built_from = hashlib.sha256("\0".join(
+        [verilog_text, top, *build_args, os.environ.get("MAKEFLAGS", "")]).encode()).hexdigest()
+    up_to_date = simulator == "verilator" and (build_dir / top).exists() and \
+        stamp.exists() and stamp.read_text() == built_from
+    if not up_to_date:
+        stamp.unlink(missing_ok=True)
+        runner.build(sources=[verilog_path], hdl_toplevel=top, build_dir=build_dir,
+                     build_args=build_args, timescale=("1ns", "1ps"),
+                     waves=waves or simulator == "verilator",
+                     log_file=build_dir / "build.log")
+        stamp.write_text(built_from)
     # The simulator's embedded Python finds the test module through PYTHONPATH (from sys.path);
     # an empty entry there breaks module lookup.
     sys.path[:] = [p for p in sys.path if p]
-    runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
+    runner.test(hdl_toplevel=top, hdl_toplevel_lang="verilog", test_module=test_module,
+                build_dir=build_dir,
                 test_dir=run_dir, waves=waves, results_xml=str(run_dir / "results.xml"),
                 log_file=run_dir / "sim.log", extra_env=extra_env)
 

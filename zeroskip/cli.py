@@ -161,13 +161,32 @@ def _build_parser():
     sim.add_argument("--build-dir", metavar="DIR", type=Path,
                      help="build cache (default: $ZEROSKIP_BUILD_DIR or ~/.cache/zeroskip)")
 
-    demo = sub.add_parser("demo", help="the main job on the embedded default configuration",
-                          description="Generate the default engine, run a set of GEMMs through "
-                                      "it, check them against NumPy and the cycle model, and "
-                                      "write a report.")
-    demo.add_argument("-o", "--output", metavar="DIR", type=Path, default=Path("demo-out"))
+    demo = sub.add_parser("demo", help="the main job: a pruned int8 network on the default "
+                                       "configuration's hardware",
+                          description="Train the digits MLP (64-128-64-10), prune it (2:4, "
+                                      "1:4, 50/75/90%%) and quantise it to int8; run the test "
+                                      "split through the RTL of the dense, 2:4 and 1:4 engines "
+                                      "layer by layer (output stage on the device), check "
+                                      "every logit against the NumPy int8 model, count "
+                                      "toggles gated and ungated, and write DIR/report.md, "
+                                      "DIR/report.json and PNG plots.")
+    demo.add_argument("-o", "--output", metavar="DIR", type=Path, default=Path("demo"))
     demo.add_argument("--simulator", choices=("icarus", "verilator"), default="verilator")
     demo.add_argument("--build-dir", metavar="DIR", type=Path)
+    demo.add_argument("--quick", action="store_true",
+                      help="run a subset of the test split (first 24 images)")
+    demo.add_argument("--images", metavar="N", type=int,
+                      help="run the first N test images (default: all 360)")
+    demo.add_argument("--weights", metavar="FILE", type=Path,
+                      help="also run your own network: a saved model, or int8/float weights "
+                           "(.npz w0, w1, ... or a one-layer .npy) for 64 inputs and 10 "
+                           "outputs, calibrated on the training images")
+    demo.add_argument("--synth", action="store_true",
+                      help="also synthesise each engine for ECP5-85 with nextpnr (area, "
+                           "fmax; cached between runs)")
+    demo.add_argument("-j", "--jobs", metavar="N", type=int, default=2,
+                      help="engines simulated at once (default 2)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     devices = "; ".join(f"{name}: {', '.join(t.devices)} (default {t.default_device})"
                         for name, t in TARGETS.items() if t.devices)
@@ -285,8 +304,21 @@ def _cmd_sim(args):
 def _cmd_demo(args):
     from .demo import run_demo
 
-    return 0 if run_demo(default_config(), args.output, simulator=args.simulator,
-                         build_root=args.build_dir) else EXIT_FAILED
+    if args.images is not None and args.images < 1:
+        raise UsageError(f"zeroskip demo: --images must be at least 1, not {args.images}")
+    if args.jobs < 1:
+        raise UsageError(f"zeroskip demo: --jobs must be at least 1, not {args.jobs}")
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"zeroskip demo: --output {str(args.output)!r} exists and is not a "
+                         f"folder")
+    try:
+        ok = run_demo(default_config(), args.output, simulator=args.simulator,
+                      build_root=args.build_dir, quick=args.quick, images=args.images,
+                      weights=args.weights, synth=args.synth, jobs=args.jobs,
+                      progress=not args.no_progress)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"zeroskip demo: {e}") from None
+    return 0 if ok else EXIT_FAILED
 
 
 def _cmd_synth(args):

@@ -1,117 +1,243 @@
-"""``zeroskip demo``: generate the default engine, run GEMMs through it, report."""
+"""``zeroskip demo``: a real pruned network on the generated hardware.
+
+The digits classifier (64 → 128 → 64 → 10, :mod:`zeroskip.models.variants`) is trained, pruned
+(2:4, 1:4, and unstructured 50/75/90%) and quantised to int8. The dense, 2:4 and 1:4 models
+run the whole test split through the RTL of engines with the same R×C multipliers (dense,
+``sparsity = 2:4``, ``sparsity = 1:4``), layer by layer with the output stage on the device,
+and every logit is compared with the NumPy int8 model. A few images also run with waveforms
+on each engine and on an ungated dense engine, for bit toggles. Every figure in the report
+comes from this run.
+"""
 
 import json
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .flows import count_multipliers, gemm_report, measure_activity
-from .models.energy import relative_energy
-from .hdl.verilog import generate_verilog
+import numpy as np
+
+from .demo_report import demo_markdown, demo_pngs, print_summary
 from .outputs import write_files_atomically
-from .testbench.cases import GemmCase
-from .testbench.runner import simulate
 
-__all__ = ["run_demo", "demo_cases"]
+__all__ = ["run_demo", "HARDWARE_VARIANTS", "TOGGLE_IMAGES", "QUICK_IMAGES"]
 
-
-def demo_cases(cfg):
-    """A small workload: square, ragged, a single row, a long stream, and a stalled run."""
-    r, c = cfg.rows, cfg.cols
-    long_m = 4 * (r + c)
-    return [
-        GemmCase(m=8 * r, k=8 * r, n=8 * c, seed=1),
-        GemmCase(m=3 * r + 1, k=5 * r - 3, n=2 * c + 3, seed=2),
-        GemmCase(m=1, k=r, n=c, seed=3),
-        GemmCase(m=long_m, k=4 * r, n=4 * c, seed=4),
-        GemmCase(m=long_m, k=4 * r, n=4 * c, seed=5, act_kind="min", weight_kind="min"),
-        GemmCase(m=2 * r, k=3 * r, n=3 * c, seed=6, stall=0.25),
-    ]
+# Pruned variants with an engine of their own: variant -> the engine's sparsity.
+HARDWARE_VARIANTS = {"dense": "dense", "2:4": "2:4", "1:4": "1:4"}
+# Images per waveform run (a waveform of a whole layer over 360 images is hundreds of MB).
+TOGGLE_IMAGES = 16
+QUICK_IMAGES = 24
+STORAGE_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
 
 
-def _table(rows):
-    header = ("GEMM M×K×N", "operands", "stall", "passed", "RTL cycles", "model", "SCALE-Sim WS",
-              "RTL/SCALE-Sim", "utilization")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for r in rows:
-        g = r["gemm"]
-        lines.append("| " + " | ".join(str(x) for x in (
-            f"{g['m']}×{g['k']}×{g['n']}", r["operands"], r["stall"], "yes" if r["passed"] else "NO",
-            r["cycles"], r["model_cycles"], r["scalesim_ws_cycles"],
-            f"{r['cycles'] / r['scalesim_ws_cycles']:.3f}" if r["cycles"] else "-",
-            f"{r['utilization']:.3f}" if r["utilization"] is not None else "-")) + " |")
-    return "\n".join(lines)
+def _hardware_task(task):
+    """One engine: the full RTL run, then the waveform run for toggles (same build, so the
+    two never build the same folder at once). A top-level function for process pools."""
+    from .network import network_toggles, run_network
+
+    cfg, qmodel, x, x_toggles, workdir, simulator, build_root, full = task
+    started = time.perf_counter()
+    result = {"label": task_label(cfg)}
+    if full:
+        result["run"] = run_network(cfg, qmodel, x, workdir, simulator=simulator,
+                                    build_root=build_root, label=qmodel.variant.replace(":", "of"))
+    toggles, passed = network_toggles(cfg, qmodel, x_toggles, workdir, simulator=simulator,
+                                      build_root=build_root,
+                                      label=f"toggles-{task_label(cfg)}")
+    result.update(toggles=toggles, toggles_passed=passed,
+                  seconds=round(time.perf_counter() - started, 1))
+    return result
 
 
-def _gating_comparison(cfg, simulator, build_root):
-    """Toggles of one ReLU-like GEMM (half the activations zero), gated and ungated."""
-    case = GemmCase(m=4 * (cfg.rows + cfg.cols), k=4 * cfg.rows, n=4 * cfg.cols, seed=7,
-                    act_zeros=0.5)
-    runs = {}
-    for label, gating in (("gated", True), ("ungated", False)):
-        report, toggles = measure_activity(cfg.replace(zero_gating=gating), case,
-                                           simulator=simulator, build_root=build_root)
-        runs[label] = dict(toggles, passed=report["passed"], energy=relative_energy(toggles))
-    keys = ("operands", "products", "psums", "datapath", "energy")
-    lines = ["| toggles | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
-    for label in ("gated", "ungated"):
-        lines.append(f"| {label} | " + " | ".join(f"{runs[label][k]:,.0f}" for k in keys) + " |")
-    lines.append("| gated / ungated | " + " | ".join(
-        f"{runs['gated'][k] / runs['ungated'][k]:.3f}" if runs["ungated"][k] else "-"
-        for k in keys) + " |")
-    return {"gemm": f"{case.m}×{case.k}×{case.n}", "act_zeros": 0.5, "runs": runs,
-            "passed": runs["gated"]["passed"] and runs["ungated"]["passed"],
-            "table": "\n".join(lines)}
+def task_label(cfg):
+    return f"{cfg.sparsity.replace(':', 'of')}-{'gated' if cfg.zero_gating else 'ungated'}"
 
 
-def run_demo(cfg, output, *, simulator="verilator", build_root=None):
+def _storage(cfg, qmodel):
+    """Stored bits per weight of the whole network in each weight format this model fits,
+    as the engine's weights stream carries them (metadata and fold padding included)."""
+    from .flows import weight_stream_report
+    from .models.codecs import prune_nm
+
+    out = {}
+    for fmt in STORAGE_FORMATS:
+        fmt_cfg = cfg.replace(sparsity="dense", weight_format=fmt)
+        if fmt == "nm":
+            pattern = qmodel.variant if qmodel.variant in ("2:4", "1:4") else None
+            if pattern is None:
+                out[fmt] = None
+                continue
+            fmt_cfg = fmt_cfg.replace(nm_pattern=pattern)
+            if not all(np.array_equal(prune_nm(w, *fmt_cfg.nm), w) for w in qmodel.weights):
+                out[fmt] = None
+                continue
+        bits = sum(weight_stream_report(fmt_cfg, w, 1)["bits_per_weight"] * w.size
+                   for w in qmodel.weights)
+        out[fmt] = round(bits / sum(w.size for w in qmodel.weights), 3)
+    return out
+
+
+def user_model(path, split):
+    """A :class:`~zeroskip.models.quantize.QuantizedMLP` from a user's file: a saved model, or
+    int8 / float weights (``.npz`` w0, w1, ... or one-layer ``.npy``), calibrated on the
+    training images. Raises ``ValueError``/``TypeError`` naming what is wrong."""
+    from .models.digits import int8_input
+    from .models.mlp_io import load_qmodel, load_weights
+    from .models.quantize import calibrate, quantize_mlp
+    from .models.variants import int8_accuracy
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"--weights {str(path)!r} is not a file")
+    if path.suffix not in (".npz", ".npy"):
+        raise ValueError(f"--weights must be a .npz or .npy file, not {path.name!r}")
+    calib = int8_input(split.x_train)
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {path.stem: f} if path.suffix == ".npy" else {k: f[k] for k in f.files}
+        is_model = "format" in arrays
+        first = next(iter(arrays.values()), None)
+        integer = first is not None and np.issubdtype(np.asarray(first).dtype, np.integer)
+    if is_model:
+        q = load_qmodel(path)
+    elif integer:
+        weights = load_weights(path, kind="int8")
+        q = calibrate(weights, [1.0] * len(weights), calib, variant="user")
+    else:
+        q = quantize_mlp(load_weights(path, kind="float"), calib, variant="user")
+    from dataclasses import replace
+    return replace(q, variant="user", accuracy=int8_accuracy(q, split.x_test, split.y_test))
+
+
+def run_demo(cfg, output, *, simulator="verilator", build_root=None, quick=False, images=None,
+             weights=None, synth=False, jobs=2, seed=0, progress=True):
+    """Train, prune, quantise, run on the RTL, write ``output``/report.{md,json} and PNGs.
+    Returns True when every RTL result equals the model's."""
+    from tqdm import tqdm
+
+    from .models.digits import digits_split, int8_input
+    from .models.mlp import predict
+    from .models.mlp_io import save_qmodel
+    from .models.variants import train_variants
+
+    if not cfg.output_stage:
+        raise ValueError("the demo needs a configuration with output_stage = true (hidden "
+                         "layers requantise and apply ReLU on the device)")
     output = Path(output)
-    print(f"zeroskip demo: {cfg.rows}×{cfg.cols} weight-stationary engine, "
-          f"int{cfg.act_width} × int{cfg.weight_width} → int{cfg.acc_width}, on {simulator}")
-    t0 = time.perf_counter()
-    verilog = generate_verilog(cfg)
-    t_gen = time.perf_counter() - t0
-    write_files_atomically({output / f"{cfg.name}.v": verilog,
-                            output / f"{cfg.name}.json": cfg.to_json()})
-    print(f"  generated {output / (cfg.name + '.v')} in {t_gen:.1f} s")
+    seconds = {}
+    started = time.perf_counter()
+    print(f"zeroskip demo: digits MLP 64-128-64-10 on a {cfg.rows}×{cfg.cols} int8 engine "
+          f"({simulator})")
+    split = digits_split(seed)
+    models = train_variants(seed, split=split)
+    if weights is not None:
+        models["user"] = user_model(weights, split)
+    seconds["train"] = round(time.perf_counter() - started, 1)
+    print(f"  trained, pruned and quantised {len(models)} variants in {seconds['train']} s")
 
-    cases = demo_cases(cfg)
-    t0 = time.perf_counter()
-    reports, run_dir = simulate(cfg, cases, simulator=simulator, build_root=build_root,
-                                run_name="demo")
-    t_sim = time.perf_counter() - t0
-    rows = [dict(gemm_report(cfg, r, simulator=simulator),
-                 operands=f"{case.act_kind}×{case.weight_kind}")
-            for case, r in zip(cases, reports)]
-    multipliers = count_multipliers(cfg)
-    table = _table(rows)
-    gating = _gating_comparison(cfg, simulator, build_root)
-    passed = all(r["passed"] for r in rows) and len(rows) == len(cases) and gating["passed"]
+    count = len(split.x_test) if images is None else images
+    if quick:
+        count = min(count, QUICK_IMAGES)
+    if not 1 <= count <= len(split.x_test):
+        raise ValueError(f"images must lie in [1, {len(split.x_test)}] (the test split), "
+                         f"not {count}")
+    x, labels = int8_input(split.x_test[:count]), split.y_test[:count]
+    x_toggles = x[:min(TOGGLE_IMAGES, count)]
+
+    hardware = dict(HARDWARE_VARIANTS)
+    if "user" in models:
+        hardware["user"] = "dense"
+    workdir = output / "work"
+    tasks = [(cfg.replace(sparsity=sparsity), models[name], x, x_toggles, workdir / name,
+              simulator, build_root, True) for name, sparsity in hardware.items()]
+    # The same dense engine without zero-gating, for the gating comparison (toggles only).
+    tasks.insert(1, (cfg.replace(sparsity="dense", zero_gating=False), models["dense"], x,
+                     x_toggles, workdir / "dense-ungated", simulator, build_root, False))
+    names = list(hardware)
+    names.insert(1, "dense-ungated")
+    step = time.perf_counter()
+    results = {}
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool, \
+            tqdm(total=len(tasks), desc="  RTL runs", unit="engine", disable=not progress) as bar:
+        futures = {pool.submit(_hardware_task, t): n for t, n in zip(tasks, names)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update()
+    seconds["rtl"] = round(time.perf_counter() - step, 1)
+
+    variants = {}
+    for name, model in models.items():
+        entry = {"accuracy_float": round(float(model.accuracy if name == "float"
+                                               else model.float_accuracy), 4)}
+        if name != "float":
+            entry.update(accuracy=round(float(model.accuracy), 4),
+                         weight_density=[round(d, 4) for d in model.weight_density()],
+                         storage_bits_per_weight=_storage(cfg, model))
+            (output / "models").mkdir(parents=True, exist_ok=True)
+            save_qmodel(output / "models" / f"{name.replace(':', 'of')}.npz", model)
+        if name in hardware:
+            res = results[name]
+            run = res["run"]
+            entry.update(
+                engine={"sparsity": hardware[name], "zero_gating": cfg.zero_gating},
+                cycles=run["cycles"], model_cycles=run["model_cycles"],
+                layers=[{k: v for k, v in r.items() if k != "log"} for r in run["layers"]],
+                rtl_matches_model=run["rtl_matches_model"],
+                accuracy_rtl=(round(float((predict(run["logits"]) == labels).mean()), 4)
+                              if run["logits"] is not None else None),
+                toggles=res["toggles"], seconds=res["seconds"])
+            if not run["rtl_matches_model"]:
+                failed = [r for r in run["layers"] if not (r["passed"] and r["matches_model"])]
+                entry["failures"] = [f"layer {r['layer']}: {r['error']} (log {r['log']})"
+                                     for r in failed]
+        variants[name] = entry
+
+    dense = variants["dense"]
+    ungated = results["dense-ungated"]["toggles"]
     summary = {
-        "passed": passed,
         "config": cfg.to_dict(),
-        "multipliers": multipliers,
-        "generate_seconds": round(t_gen, 2),
-        "simulate_seconds": round(t_sim, 2),
-        "gemms": rows,
-        "zero_gating": gating,
+        "simulator": simulator,
+        "images": count,
+        "toggle_images": len(x_toggles),
+        "rtl_matches_model": all(variants[n]["rtl_matches_model"] for n in hardware)
+        and all(r["toggles_passed"] for r in results.values()),
+        "variants": variants,
+        "speedup": {n: round(dense["cycles"] / variants[n]["cycles"], 4)
+                    for n in hardware if dense["cycles"] and variants[n]["cycles"]},
+        "gating": {"gated": dense["toggles"], "ungated": ungated,
+                   "datapath_gated_over_ungated": round(
+                       dense["toggles"]["datapath"] / ungated["datapath"], 4)
+                   if ungated["datapath"] else None},
     }
-    md = (f"# zeroskip demo\n\nConfiguration: `{cfg.name}`, {cfg.rows}×{cfg.cols} array, "
-          f"{multipliers} multipliers (counted by Yosys in the generated Verilog).\n"
-          f"Every result checked bit-exact against NumPy; cycles measured on the RTL "
-          f"({simulator}), from the command transfer to the last result transfer.\n\n"
-          f"{table}\n\n## Zero-gating\n\nThe same {gating['gemm']} GEMM with 50% zero "
-          f"activations, gated and ungated; bit toggles counted in the waveforms.\n\n"
-          f"{gating['table']}\n")
-    write_files_atomically({output / "report.json": json.dumps(summary, indent=2) + "\n",
-                            output / "report.md": md})
-    print(f"  simulated {len(rows)} GEMMs in {t_sim:.1f} s (build and run); "
-          f"{multipliers} multipliers in the generated array\n")
-    print(table)
-    print(f"\n  zero-gating, {gating['gemm']} with 50% zero activations (toggles from waveforms):")
-    print(gating["table"])
-    for r in rows:
-        if r["error"]:
-            print(f"  FAILED {r['gemm']}: {r['error']}")
-    print(f"\n  {'all results match NumPy' if passed else 'FAILURES above'}; reports: "
-          f"{output / 'report.md'}, {output / 'report.json'}; simulator logs: {run_dir}")
-    return passed
+    if synth:
+        step = time.perf_counter()
+        summary["synthesis"] = _synthesis(cfg, hardware, progress=progress)
+        seconds["synth"] = round(time.perf_counter() - step, 1)
+    seconds["total"] = round(time.perf_counter() - started, 1)
+    summary["seconds"] = seconds
+
+    files = {output / "report.json": json.dumps(summary, indent=2) + "\n",
+             output / "report.md": demo_markdown(summary)}
+    files.update({output / name: png for name, png in demo_pngs(summary).items()})
+    write_files_atomically(files)
+    print_summary(summary)
+    print(f"  reports: {output / 'report.md'}, {output / 'report.json'}")
+    return summary["rtl_matches_model"]
+
+
+def _synthesis(cfg, hardware, *, progress):
+    """Area and fmax of each hardware variant's engine on ECP5-85 through nextpnr, run as
+    sweep jobs so results are cached by configuration."""
+    from .synth.grid import Job
+    from .synth.sweep import default_cache_dir, run_jobs
+
+    names = [n for n in hardware if n != "user"]
+    jobs = [Job(cfg.replace(sparsity=hardware[n]).to_dict(), "ecp5", "LFE5U-85F", True,
+                True).to_dict() for n in names]
+    sweep = run_jobs(jobs, cache_dir=default_cache_dir(), n_workers=2, progress=progress)
+    out = {}
+    for name, result in zip(names, sweep.results):
+        report = result["report"] or {}
+        out[name] = {"target": "ecp5", "device": "LFE5U-85F", "status": result["status"],
+                     "error": result["error"],
+                     **{k: report.get(k) for k in ("luts", "ffs", "dsps", "brams",
+                                                   "fmax_mhz")}}
+    return out
