@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow bench bench-synth clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ bench: $(BIN)/.bench-installed
 	$(BIN)/python benchmarks/gating.py
 	$(BIN)/python benchmarks/formats.py
 	$(BIN)/python benchmarks/decoding.py
+	$(BIN)/python benchmarks/sparsity.py
+
+# Synthesis of the example grid on iCE40, ECP5 and xc7 with place and route: hours on 2 cores
+# the first time; cached, so a re-run only synthesises what changed.
+bench-synth: $(BIN)/.installed
+	$(BIN)/zeroskip sweep benchmarks/grids/int8.toml -o benchmarks/results/sweep-int8
 
 clean:
 	rm -rf $(VENV) demo demo-out build dist *.egg-info
