@@ -4,7 +4,7 @@ import numpy as np
 
 from .codecs import prune_nm
 
-__all__ = ["wrap", "gemm_reference", "random_operands", "OPERAND_KINDS"]
+__all__ = ["wrap", "check_int_matrix", "gemm_reference", "random_operands", "OPERAND_KINDS"]
 
 OPERAND_KINDS = ("random", "zeros", "dense", "min", "max", "alternating")
 
@@ -18,7 +18,9 @@ def wrap(values, width, is_signed):
     return np.asarray(v, dtype=np.int64)
 
 
-def _check_operand(name, x, lo, hi):
+def check_int_matrix(name, x, lo, hi):
+    """``x`` as an int64 matrix; ``ValueError``/``TypeError`` naming ``name`` if it is not 2-D,
+    not integer, or has values outside ``[lo, hi]``."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, not shape {x.shape}")
@@ -36,8 +38,8 @@ def gemm_reference(cfg, a, w):
 
     Raises ``ValueError`` for shapes that do not chain or values outside the operand widths.
     """
-    a = _check_operand("A", a, *cfg.operand_range("act"))
-    w = _check_operand("W", w, *cfg.operand_range("weight"))
+    a = check_int_matrix("A", a, *cfg.operand_range("act"))
+    w = check_int_matrix("W", w, *cfg.operand_range("weight"))
     if a.shape[1] != w.shape[0]:
         raise ValueError(f"A is {a.shape[0]}x{a.shape[1]} but W is {w.shape[0]}x{w.shape[1]}: "
                          f"K must agree")

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .digits import INPUT_SCALE
+from .gemm import check_int_matrix
 from .requant import quantize_multiplier, requantize
 
 __all__ = ["QuantizedMLP", "Int8Forward", "LayerStep", "quantize_weights", "calibrate",
@@ -125,29 +126,16 @@ def quantize_weights(weights):
 
 
 def _check_input(x, k):
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != k:
-        raise ValueError(f"x_int8 must be a matrix [M x {k}], not shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.integer):
-        raise TypeError(f"x_int8 must hold integers, not {x.dtype}")
-    if x.size and (x.min() < INT8_MIN or x.max() > INT8_MAX):
-        raise ValueError(f"x_int8 values must lie in [{INT8_MIN}, {INT8_MAX}], found "
-                         f"[{int(x.min())}, {int(x.max())}]")
-    return x.astype(np.int64)
+    if np.ndim(x) == 2 and np.shape(x)[1] == k:
+        return check_int_matrix("x_int8", x, INT8_MIN, INT8_MAX)
+    raise ValueError(f"x_int8 must be a matrix [M x {k}], not shape {np.shape(x)}")
 
 
 def _check_weights(weights):
     """The layers as int8 arrays; ``ValueError``/``TypeError`` naming the bad one."""
     out = []
     for i, w in enumerate(weights):
-        w = np.asarray(w)
-        if w.ndim != 2:
-            raise ValueError(f"weights[{i}] must be a matrix [K x N], not shape {w.shape}")
-        if not np.issubdtype(w.dtype, np.integer):
-            raise TypeError(f"weights[{i}] must hold integers, not {w.dtype}")
-        if w.size and (w.min() < INT8_MIN or w.max() > INT8_MAX):
-            raise ValueError(f"weights[{i}] values must lie in [{INT8_MIN}, {INT8_MAX}], found "
-                             f"[{int(w.min())}, {int(w.max())}]")
+        w = check_int_matrix(f"weights[{i}]", w, INT8_MIN, INT8_MAX)
         if out and w.shape[0] != out[-1].shape[1]:
             raise ValueError(f"weights[{i}] must have {out[-1].shape[1]} rows to follow "
                              f"weights[{i - 1}] of shape {out[-1].shape}, not shape {w.shape}")

@@ -12,6 +12,7 @@ import io
 import json
 
 from ..config import ZeroskipConfig
+from ..plots import new_figure, png_bytes
 
 __all__ = ["COLUMNS", "pareto_front", "plot_pngs", "rows_from_results", "sweep_csv",
            "sweep_json", "variant_label"]
@@ -116,21 +117,6 @@ def _series_name(row):
     return row["target"] + (f" {row['device']}" if row["device"] else "")
 
 
-def _png(figure):
-    buf = io.BytesIO()
-    figure.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _figure():
-    # The object API with an explicit Agg canvas: no pyplot state, no display needed.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    figure = Figure(figsize=(7.5, 5), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
 def _by_series(rows):
     series = {}
     for row in rows:
@@ -142,7 +128,7 @@ def plot_area_vs_throughput(rows):
     ok = [r for r in rows if r["status"] == "ok" and r["area"] is not None]
     use_fmax = bool(ok) and all(r["gmacs_per_s"] is not None for r in ok)
     metric = "gmacs_per_s" if use_fmax else "macs_per_cycle"
-    figure = _figure()
+    figure = new_figure()
     ax = figure.add_subplot()
     for name, series in _by_series(ok).items():
         points = [(r["area"], r[metric]) for r in series]
@@ -159,7 +145,7 @@ def plot_area_vs_throughput(rows):
     if ok:
         ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def _widths(rows):
@@ -170,7 +156,7 @@ def _widths(rows):
 
 def plot_area_per_pe(rows):
     ok = [r for r in rows if r["status"] == "ok" and r["area_per_multiplier"] is not None]
-    figure = _figure()
+    figure = new_figure()
     ax = figure.add_subplot()
     groups, widths = {}, _widths(ok)
     for r in ok:
@@ -186,7 +172,7 @@ def plot_area_per_pe(rows):
     if groups:
         ax.legend(fontsize="x-small")
     ax.grid(alpha=0.3)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def plot_overhead(rows):
@@ -196,7 +182,7 @@ def plot_overhead(rows):
     for r in measured:
         name = f"{_series_name(r)} {r['rows']}×{r['cols']}{widths(r)}"
         groups.setdefault(name, {})[r["variant"]] = r["overhead_pct"]
-    figure = _figure()
+    figure = new_figure()
     ax = figure.add_subplot()
     width = 0.8 / max(len(groups), 1)
     for g, (name, by_variant) in enumerate(groups.items()):
@@ -211,7 +197,7 @@ def plot_overhead(rows):
     if groups:
         ax.legend(fontsize="x-small")
     ax.grid(alpha=0.3, axis="y")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def plot_pngs(rows):

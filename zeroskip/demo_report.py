@@ -1,7 +1,7 @@
 """The demo's report: Markdown tables, PNG plots and the printed summary, all from the summary
 dict :func:`zeroskip.demo.run_demo` measures (nothing here computes a figure of its own)."""
 
-from .synth.sweep_report import _figure, _png
+from .plots import new_figure, png_bytes
 
 __all__ = ["demo_markdown", "demo_pngs", "print_summary"]
 
@@ -143,7 +143,7 @@ def demo_pngs(summary):
     v = summary["variants"]
     pngs = {}
 
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     xs = range(len(names))
     ax.bar([x - 0.2 for x in xs], [100 * v[n]["accuracy_float"] for n in names], 0.4,
@@ -155,16 +155,16 @@ def demo_pngs(summary):
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Digits MLP accuracy by pruning variant")
     ax.legend()
-    pngs["accuracy.png"] = _png(fig)
+    pngs["accuracy.png"] = png_bytes(fig)
 
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.bar(hw, [v[n]["cycles"] or 0 for n in hw])
     ax.set_ylabel("RTL cycles, whole test split")
     ax.set_title("Cycles with the same multipliers: dense vs N:M skipping")
-    pngs["cycles.png"] = _png(fig)
+    pngs["cycles.png"] = png_bytes(fig)
 
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     g = summary["gating"]
     labels = ["dense ungated", "dense gated"] + [f"{n} gated" for n in hw if n != "dense"]
@@ -173,9 +173,9 @@ def demo_pngs(summary):
     ax.bar(labels, values)
     ax.set_ylabel("datapath bit toggles")
     ax.set_title(f"Switching activity, {summary['toggle_images']} images")
-    pngs["toggles.png"] = _png(fig)
+    pngs["toggles.png"] = png_bytes(fig)
 
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     storage = [n for n in names if v[n].get("storage_bits_per_weight")]
     formats = list(v[storage[0]]["storage_bits_per_weight"]) if storage else []
@@ -187,7 +187,7 @@ def demo_pngs(summary):
     ax.set_ylabel("stored bits per weight")
     ax.set_title("Weight storage by format (0 = format does not apply)")
     ax.legend()
-    pngs["storage.png"] = _png(fig)
+    pngs["storage.png"] = png_bytes(fig)
     return pngs
 
 
