@@ -57,12 +57,23 @@ def yosys_version(log):
     return f"Yosys {match.group(1)} (git sha1 {match.group(2)})" if match else None
 
 
-def design_cell_counts(verilog_text, top):
-    """Cell counts by type of the whole design below ``top``, as read by Yosys' frontend
-    (``$mul``, ``$add``, ``$dff``... before any optimisation), submodule instances included."""
+def _frontend_stat(verilog_text, top):
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
         (Path(tmp) / "design.v").write_text(verilog_text)
         run_yosys(["read_verilog design.v", f"hierarchy -top {top}",
                    f"tee -q -o stat.json stat -json -top {top}"], cwd=tmp)
-        stat = read_stat_json(Path(tmp) / "stat.json")
-    return dict(stat["design"]["num_cells_by_type"])
+        return read_stat_json(Path(tmp) / "stat.json")
+
+
+def design_cell_counts(verilog_text, top, *, module=None):
+    """Cell counts by type as read by Yosys' frontend (``$mul``, ``$add``, ``$dff``... before
+    any optimisation): of the whole design below ``top``, submodule instances included, or,
+    with ``module``, of every instance of that module (its own cells × its instances)."""
+    stat = _frontend_stat(verilog_text, top)
+    if module is None:
+        return dict(stat["design"]["num_cells_by_type"])
+    from .cells import instance_counts, module_cells
+
+    counts = instance_counts(stat, top)
+    times = counts.get(module, counts.get("\\" + module, 0))
+    return {cell: count * times for cell, count in module_cells(stat, module)[0].items()}

@@ -29,12 +29,14 @@ def weight_stream_report(cfg, w, m):
 
 
 def count_multipliers(cfg):
-    """Multipliers in the generated Verilog, counted by Yosys (``$mul`` cells of the whole
-    hierarchy), not derived from the configuration."""
+    """The array's multipliers in the generated Verilog, counted by Yosys (``$mul`` cells of
+    the PE module times its instances), not derived from the configuration. The output
+    stage's requantisation multipliers are not MACs and are not counted."""
     from .hdl.verilog import generate_verilog
     from .synth import design_cell_counts
 
-    return design_cell_counts(generate_verilog(cfg), cfg.name).get("$mul", 0)
+    return design_cell_counts(generate_verilog(cfg), cfg.name,
+                              module=f"{cfg.name}_pe").get("$mul", 0)
 
 
 def gemm_report(cfg, sim_report, *, simulator):
