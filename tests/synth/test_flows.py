@@ -7,6 +7,7 @@ WebAssembly (~30 s, cached afterwards).
 import pytest
 
 from zeroskip import ZeroskipConfig
+from zeroskip.hdl.layouts import psum_shape
 from zeroskip.synth import DesignDoesNotFit, YosysError, report_markdown, run_yosys, synthesize
 
 SMALL = dict(rows=2, cols=2, act_width=4, weight_width=4, acc_width=16)
@@ -43,8 +44,9 @@ def test_ice40_counts_luts_ffs_carry_and_the_accumulator_bram(tmp_path):
     # 512 accumulator rows of 2 × 16 bits need block RAM, not flip-flops.
     assert report["brams"] >= 1 and report["modules"]["engine"]["brams"] >= 1
     pe = report["modules"]["pe"]
-    # At least the PE's state: activation, active and shadow weights, partial sum.
-    assert pe["ffs"] >= cfg.act_width + 2 * cfg.weight_width + cfg.acc_width
+    # At least the PE's state: activation, active and shadow weights, partial sum (as wide as
+    # the column's exact sum, psum_shape, not acc_width).
+    assert pe["ffs"] >= cfg.act_width + 2 * cfg.weight_width + psum_shape(cfg).width
     assert pe["luts"] > 0 and pe["dsps"] == 0
     assert_consistent(report, cfg)
     assert report["out_of_context_wrapper"] is False and report["fmax_mhz"] is None
