@@ -96,3 +96,23 @@ def test_user_weights_run_as_their_own_variant(tmp_path, build_root):
         run_demo(CFG, tmp_path / "bad", simulator="icarus", build_root=build_root, images=2,
                  weights=path, progress=False)
     assert not (tmp_path / "bad" / "report.json").exists()
+
+
+def test_synthesis_of_the_demo_engines_goes_through_cached_sweep_jobs(tmp_path, monkeypatch):
+    """--synth: one cached sweep job per hardware engine, their figures in the table (the
+    generic target here, so the test takes seconds rather than nextpnr's minutes)."""
+    from zeroskip.demo import _synthesis
+    from zeroskip.demo_report import synthesis_table
+
+    monkeypatch.setenv("ZEROSKIP_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = ZeroskipConfig(rows=4, cols=1, act_width=4, weight_width=4, acc_width=12,
+                         acc_depth=4, output_stage=True)
+    out = _synthesis(cfg, HARDWARE_VARIANTS, progress=False, target="generic", device=None,
+                     pnr=False)
+    assert list(out) == list(HARDWARE_VARIANTS)
+    assert all(s["status"] == "ok" and s["ffs"] > 0 for s in out.values())
+    # A sparse engine holds weight indices and M activations per PE: more flip-flops.
+    assert out["2:4"]["ffs"] > out["dense"]["ffs"]
+    assert len(list((tmp_path / "cache" / "synth").iterdir())) == 3
+    table = synthesis_table({"synthesis": out})
+    assert f"| 2:4 | ok | – | {out['2:4']['ffs']:,} |" in table

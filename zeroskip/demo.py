@@ -223,20 +223,20 @@ def run_demo(cfg, output, *, simulator="verilator", build_root=None, quick=False
     return summary["rtl_matches_model"]
 
 
-def _synthesis(cfg, hardware, *, progress):
-    """Area and fmax of each hardware variant's engine on ECP5-85 through nextpnr, run as
-    sweep jobs so results are cached by configuration."""
+def _synthesis(cfg, hardware, *, progress, target="ecp5", device="LFE5U-85F", pnr=True):
+    """Area (and with ``pnr`` fmax) of each hardware variant's engine, by default on ECP5-85
+    through nextpnr, run as sweep jobs so results are cached by configuration."""
     from .synth.grid import Job
     from .synth.sweep import default_cache_dir, run_jobs
 
     names = [n for n in hardware if n != "user"]
-    jobs = [Job(cfg.replace(sparsity=hardware[n]).to_dict(), "ecp5", "LFE5U-85F", True,
-                True).to_dict() for n in names]
+    jobs = [Job(cfg.replace(sparsity=hardware[n]).to_dict(), target, device, True,
+                pnr).to_dict() for n in names]
     sweep = run_jobs(jobs, cache_dir=default_cache_dir(), n_workers=2, progress=progress)
     out = {}
     for name, result in zip(names, sweep.results):
         report = result["report"] or {}
-        out[name] = {"target": "ecp5", "device": "LFE5U-85F", "status": result["status"],
+        out[name] = {"target": target, "device": device, "status": result["status"],
                      "error": result["error"],
                      **{k: report.get(k) for k in ("luts", "ffs", "dsps", "brams",
                                                    "fmax_mhz")}}

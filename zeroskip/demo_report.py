@@ -128,8 +128,9 @@ def demo_markdown(summary):
         "",
     ]
     if "synthesis" in summary:
-        parts += ["## Synthesis (ECP5 LFE5U-85F, nextpnr, out-of-context wrapper)", "",
-                  synthesis_table(summary), ""]
+        first = next(iter(summary["synthesis"].values()))
+        parts += [f"## Synthesis ({first['target']} {first['device'] or ''}; fmax from nextpnr "
+                  f"through the out-of-context wrapper)", "", synthesis_table(summary), ""]
     parts += [f"Time: training {s['train']} s, RTL runs {s['rtl']} s"
               + (f", synthesis {s['synth']} s" if "synth" in s else "")
               + f", total {s['total']} s.", ""]
