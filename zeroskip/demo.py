@@ -12,6 +12,7 @@ comes from this run.
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,6 @@ def user_model(path, split):
         q = calibrate(weights, [1.0] * len(weights), calib, variant="user")
     else:
         q = quantize_mlp(load_weights(path, kind="float"), calib, variant="user")
-    from dataclasses import replace
     return replace(q, variant="user", accuracy=int8_accuracy(q, split.x_test, split.y_test))
 
 
