@@ -2,10 +2,9 @@
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+from .tools import ToolMissing, run_tool
 
 __all__ = ["NextpnrError", "DesignDoesNotFit", "run_nextpnr", "read_pnr_report"]
 
@@ -32,17 +31,6 @@ class DesignDoesNotFit(NextpnrError):
         self.report = None
 
 
-def _tool_command(family):
-    name = f"yowasp-nextpnr-{family}"
-    local = Path(sys.executable).parent / name
-    if local.exists():
-        return [str(local)]
-    found = shutil.which(name)
-    if found is None:
-        raise NextpnrError(f"{name} is not installed ('pip install {name}')")
-    return [found]
-
-
 _UTILISATION_LINE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+\d+%", re.MULTILINE)
 
 
@@ -61,7 +49,7 @@ def overused(utilization):
             for bel, u in sorted(utilization.items()) if u["used"] > u["available"]]
 
 
-def run_nextpnr(family, args, *, cwd, device_name, log_name="nextpnr.log"):
+def run_nextpnr(family, args, *, cwd, device_name, log_name="nextpnr.log", retries=None):
     """Run ``yowasp-nextpnr-{family}`` with ``args`` in ``cwd`` (relative paths only, like
     Yosys); return the log text.
 
@@ -76,8 +64,11 @@ def run_nextpnr(family, args, *, cwd, device_name, log_name="nextpnr.log"):
     log_path = cwd / log_name
     if log_path.exists():
         log_path.unlink()
-    proc = subprocess.run(_tool_command(family) + list(args) + ["-q", "-l", log_name],
-                          cwd=cwd, capture_output=True, text=True)
+    try:
+        proc = run_tool(f"yowasp-nextpnr-{family}", list(args) + ["-q", "-l", log_name],
+                        cwd=cwd, retries=retries)
+    except ToolMissing as e:
+        raise NextpnrError(str(e)) from None
     log = log_path.read_text() if log_path.exists() else ""
     if proc.returncode != 0:
         text = (log or proc.stderr or proc.stdout).strip().splitlines()

