@@ -187,3 +187,105 @@ def test_sim_output_stage(tmp_path, capsys, in_tmp_cwd):
     assert report["passed"] and report["predicted_cycles_match"]
     assert report["requant"] == {"mult": 300, "shift": 14, "relu": True, "out_width": 8}
     assert report["config"]["output_stage"] is True
+
+
+# Output paths: one line, a non-zero exit, nothing left behind -------------------------------
+
+def _one_line_error(capsys, *fragments):
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def _tree(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+@pytest.mark.parametrize("command", [
+    ["generate"], ["synth", "--target", "generic"], ["demo"],
+    ["sweep", "--rows", "1", "--targets", "generic"]])
+def test_a_file_in_the_output_path_is_one_line(command, tmp_path, capsys):
+    (tmp_path / "some_file").write_text("in the way\n")
+    before = _tree(tmp_path)
+    for out in ("some_file/sub", "some_file"):
+        assert main([*command, "-o", str(tmp_path / out)]) == 2
+        _one_line_error(capsys, f"zeroskip {command[0]}: --output", "some_file")
+    assert _tree(tmp_path) == before
+
+
+def test_sim_checks_its_json_path_before_simulating(tmp_path, capsys):
+    (tmp_path / "f").write_text("")
+    assert main(["sim", "--gemm", "1,1,1", "--json", str(tmp_path / "f" / "r.json")]) == 2
+    _one_line_error(capsys, "zeroskip sim: --json", "exists and is not a folder")
+    assert main(["sim", "--gemm", "1,1,1", "--build-dir", str(tmp_path / "f")]) == 2
+    _one_line_error(capsys, "zeroskip sim: --build-dir", "exists and is not a folder")
+    assert _tree(tmp_path) == ["f"]
+
+
+def test_a_failure_while_writing_leaves_no_file_and_no_new_folder(tmp_path, capsys,
+                                                                  monkeypatch):
+    """The second of two files fails (as on a full disk or a permission change): the first
+    is not left behind, nor the folders made for them."""
+    import tempfile as tempfile_module
+
+    real_mkstemp = tempfile_module.mkstemp
+    calls = []
+
+    def failing_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr("zeroskip.outputs.tempfile.mkstemp", failing_second)
+    assert main(["generate", "--rows", "1", "--cols", "1", "-o",
+                 str(tmp_path / "new" / "deeper")]) == 2
+    _one_line_error(capsys, "zeroskip generate: cannot write", "zeroskip_gemm.json",
+                    "Permission denied")
+    assert _tree(tmp_path) == []
+
+
+def _read_only_run(folder, argv):
+    """Run the CLI where ``folder`` is read-only: as root (whom permissions do not stop), in
+    a private mount namespace with ``folder`` bind-mounted read-only."""
+    import shlex
+    import shutil
+
+    command = [sys.executable, "-m", "zeroskip.cli", *argv]
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            return subprocess.run(command, capture_output=True, text=True)
+        finally:
+            folder.chmod(0o755)
+    if shutil.which("unshare") is None:
+        pytest.skip("running as root without unshare: cannot make a read-only folder")
+    script = (f"mount --bind {shlex.quote(str(folder))} {shlex.quote(str(folder))} && "
+              f"mount -o remount,bind,ro {shlex.quote(str(folder))} && "
+              + " ".join(shlex.quote(a) for a in command))
+    proc = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True,
+                          text=True)
+    if "mount:" in proc.stderr or "unshare:" in proc.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
+    return proc
+
+
+def test_a_read_only_output_folder_is_one_line(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    proc = _read_only_run(ro, ["generate", "--rows", "1", "--cols", "1", "-o",
+                               str(ro / "out")])
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"zeroskip generate: --output {str(ro / 'out')!r}: cannot write in {str(ro)!r} "
+        f"(permission denied or read-only)"]
+    assert list(ro.iterdir()) == []
+
+
+def test_generate_rejects_a_keyword_name(tmp_path, capsys):
+    assert main(["generate", "--name", "module", "-o", str(tmp_path / "out")]) == 2
+    _one_line_error(capsys, "name must not be a Verilog or SystemVerilog keyword, not "
+                            "'module'")
+    assert not (tmp_path / "out").exists()

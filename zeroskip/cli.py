@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, ZeroskipConfig, default_config, load_config, parameter_table
-from .outputs import write_files_atomically
+from .outputs import OutputError, check_output_dir, check_output_file, write_files_atomically
 from .synth.targets import TARGETS
 
 __all__ = ["main"]
@@ -254,8 +254,7 @@ def _cmd_generate(args):
 
     cfg = _config_from_args(args)
     out = args.output
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"zeroskip generate: --output {str(out)!r} exists and is not a folder")
+    check_output_dir(out)
     files = {out / f"{cfg.name}.v": generate_verilog(cfg), out / f"{cfg.name}.json": cfg.to_json()}
     write_files_atomically(files)
     for path in files:
@@ -267,6 +266,10 @@ def _cmd_sim(args):
     from .flows import run_gemm_check
 
     cfg = _config_from_args(args)
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.build_dir:
+        check_output_dir(args.build_dir, "--build-dir")
     m, k, n = args.gemm
     for dim_name, value in zip("MKN", args.gemm):
         if not 1 <= value <= cfg.max_dim:
@@ -308,9 +311,9 @@ def _cmd_demo(args):
         raise UsageError(f"zeroskip demo: --images must be at least 1, not {args.images}")
     if args.jobs < 1:
         raise UsageError(f"zeroskip demo: --jobs must be at least 1, not {args.jobs}")
-    if args.output.exists() and not args.output.is_dir():
-        raise UsageError(f"zeroskip demo: --output {str(args.output)!r} exists and is not a "
-                         f"folder")
+    check_output_dir(args.output)
+    if args.build_dir:
+        check_output_dir(args.build_dir, "--build-dir")
     try:
         ok = run_demo(default_config(), args.output, simulator=args.simulator,
                       build_root=args.build_dir, quick=args.quick, images=args.images,
@@ -331,8 +334,7 @@ def _cmd_synth(args):
     except ValueError as e:
         raise UsageError(f"zeroskip synth: {e}") from None
     out = args.output
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"zeroskip synth: --output {str(out)!r} exists and is not a folder")
+    check_output_dir(out)
     work = out / "work"
     try:
         report = synthesize(cfg, args.target, device=args.device, dsp=not args.no_dsp,
@@ -357,8 +359,9 @@ def _cmd_sweep(args):
     from .synth.sweep_report import plot_pngs, rows_from_results, sweep_csv, sweep_json
 
     out = args.output
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"zeroskip sweep: --output {str(out)!r} exists and is not a folder")
+    check_output_dir(out)
+    if args.cache and not args.no_cache:
+        check_output_dir(args.cache, "--cache")
     try:
         overrides = {key: parse_list_flag(key, getattr(args, f"grid_{key}"))
                      for key in grid_keys()
@@ -388,8 +391,9 @@ def _cmd_sweep(args):
         return EXIT_FAILED
     rows = rows_from_results(job_dicts, result)
     failed = [r for r in rows if r["status"] != "ok"]
+    retried = [r for r in rows if r["retries"]]
     summary = {"jobs": len(jobs), "computed": result.computed, "cached": result.cached,
-               "failed": len(failed), "skipped": len(skipped),
+               "failed": len(failed), "retried": len(retried), "skipped": len(skipped),
                "skipped_reasons": [{"values": s.values, "reason": s.reason} for s in skipped],
                "scheduler": args.scheduler, "cache": str(cache) if cache else None}
     files = {out / "sweep.csv": sweep_csv(rows), out / "sweep.json": sweep_json(rows, summary)}
@@ -399,6 +403,9 @@ def _cmd_sweep(args):
     for row in failed:
         print(f"{row['status']}: {row['target']} {row['device'] or ''} {row['rows']}x"
               f"{row['cols']} {row['variant']}: {row['error']}", file=sys.stderr)
+    for row in retried:
+        print(f"retried: {row['target']} {row['device'] or ''} {row['rows']}x{row['cols']} "
+              f"{row['variant']}: {row['retries']} (ran again once)", file=sys.stderr)
     print(f"{len(jobs)} jobs: {result.computed} computed, {result.cached} cached, "
           f"{len(failed)} failed, {len(skipped)} combinations skipped")
     for path in files:
@@ -421,6 +428,14 @@ def main(argv=None):
     except ConfigError as e:
         print(f"zeroskip: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except OutputError as e:
+        print(f"zeroskip {args.command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:
+        # A path the command needs (a build folder, a cache) turned out unusable mid-way.
+        where = f"{e.filename!r}: " if e.filename else ""
+        print(f"zeroskip {args.command}: cannot use {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

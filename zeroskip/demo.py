@@ -228,6 +228,7 @@ def _synthesis(cfg, hardware, *, progress, target="ecp5", device="LFE5U-85F", pn
     through nextpnr, run as sweep jobs so results are cached by configuration."""
     from .synth.grid import Job
     from .synth.sweep import default_cache_dir, run_jobs
+    from .synth.sweep_report import retry_note
 
     names = [n for n in hardware if n != "user"]
     jobs = [Job(cfg.replace(sparsity=hardware[n]).to_dict(), target, device, True,
@@ -237,7 +238,7 @@ def _synthesis(cfg, hardware, *, progress, target="ecp5", device="LFE5U-85F", pn
     for name, result in zip(names, sweep.results):
         report = result["report"] or {}
         out[name] = {"target": target, "device": device, "status": result["status"],
-                     "error": result["error"],
+                     "error": result["error"], "tool_retries": retry_note(result),
                      **{k: report.get(k) for k in ("luts", "ffs", "dsps", "brams",
                                                    "fmax_mhz")}}
     return out
