@@ -106,3 +106,61 @@ def test_output_stage_fields():
                                           r"output_stage.*not 8"):
         ZeroskipConfig(**narrow, output_stage=True)
     assert ZeroskipConfig(**dict(narrow, out_width=4), output_stage=True).out_width == 4
+
+
+def test_fields_that_sparsity_implies_follow_it_on_replace():
+    sparse = ZeroskipConfig(rows=4, sparsity="2:4")
+    assert (sparse.weight_format, sparse.nm_pattern) == ("nm", "2:4")
+    dense = sparse.replace(sparsity="dense")
+    assert (dense.sparsity, dense.weight_format) == ("dense", "dense")
+    assert dense == ZeroskipConfig(rows=4)
+    quarter = sparse.replace(sparsity="1:4")
+    assert (quarter.weight_format, quarter.nm_pattern) == ("nm", "1:4")
+    assert quarter == ZeroskipConfig(rows=4, sparsity="1:4")
+    # The same through a configuration that was read back from its resolved JSON.
+    again = ZeroskipConfig.from_dict(json.loads(sparse.to_json()))
+    assert again.replace(sparsity="dense") == dense
+    # A change that names the derived fields too keeps them.
+    assert sparse.replace(sparsity="dense", weight_format="nm").weight_format == "nm"
+    # A dense configuration's own weight format is not derived, so it stays, and a
+    # sparsity that contradicts it is an error naming both.
+    assert ZeroskipConfig(rows=4, weight_format="nm", nm_pattern="1:2").replace(
+        rows=8).nm_pattern == "1:2"
+    with pytest.raises(ConfigError, match="sparsity '2:4' implies weight_format 'nm'"):
+        ZeroskipConfig(rows=4, weight_format="bitmask").replace(sparsity="2:4")
+
+
+@pytest.mark.parametrize("name", ["module", "wire", "begin", "logic", "int", "priority",
+                                  "soft", "always_ff", "endmodule", "uwire"])
+def test_name_must_not_be_a_verilog_keyword(name):
+    with pytest.raises(ConfigError, match=f"name must not be a Verilog or SystemVerilog "
+                                          f"keyword, not '{name}'"):
+        ZeroskipConfig(name=name)
+
+
+def test_every_keyword_is_rejected_and_every_other_identifier_is_kept_verbatim():
+    """Yosys escapes a keyword used as a module name (``module \\logic (``); every name the
+    configuration accepts must come out of the generator as written."""
+    import re
+
+    from hypothesis import given, settings, strategies as st
+
+    from zeroskip.hdl.verilog import generate_verilog
+    from zeroskip.verilog_names import VERILOG_KEYWORDS
+
+    for keyword in VERILOG_KEYWORDS:
+        with pytest.raises(ConfigError):
+            ZeroskipConfig(name=keyword)
+
+    identifiers = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,20}\Z").filter(
+        lambda s: s not in VERILOG_KEYWORDS)
+
+    @settings(max_examples=15, deadline=None)
+    @given(st.one_of(identifiers, st.sampled_from(sorted(VERILOG_KEYWORDS)).map(
+        lambda k: k + "_")))
+    def check(name):
+        text = generate_verilog(ZeroskipConfig(name=name, rows=1, cols=1))
+        assert re.findall(r"^module (\S+?)\(", text, re.M) == [name, f"{name}_row",
+                                                                  f"{name}_pe"]
+
+    check()

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
+from .verilog_names import VERILOG_KEYWORDS
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -31,6 +33,7 @@ NM_PATTERNS = tuple(f"{n}:{m}" for m in (2, 4, 8) for n in range(1, m))
 SPARSITIES = ("dense", "1:2", "1:4", "2:4", "2:8", "4:8")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
 
 
 class ConfigError(ValueError):
@@ -138,6 +141,9 @@ class ZeroskipConfig:
         if not _IDENTIFIER.match(self.name):
             raise ConfigError(f"name must be a Verilog identifier of at most 64 characters "
                               f"([A-Za-z_][A-Za-z0-9_]*), not {self.name!r}")
+        if self.name in VERILOG_KEYWORDS:
+            raise ConfigError(f"name must not be a Verilog or SystemVerilog keyword, "
+                              f"not {self.name!r}")
 
     def _bounds(self, name):
         meta = {f.name: f.metadata for f in dataclasses.fields(self)}[name]
@@ -220,6 +226,13 @@ class ZeroskipConfig:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
     def replace(self, **changes):
+        """A copy with ``changes``. Fields that ``sparsity`` implies follow it: on an N:M
+        sparse configuration, ``weight_format`` and ``nm_pattern`` are the sparsity's, so a
+        new ``sparsity`` re-derives them (``"dense"`` restores their defaults) unless the
+        change gives them too."""
+        if "sparsity" in changes and self.sparse:
+            for name in ("weight_format", "nm_pattern"):
+                changes.setdefault(name, _FIELDS[name].default)
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -230,6 +243,9 @@ class ZeroskipConfig:
             raise ConfigError(f"unknown parameter {unknown[0]!r} in {source}; "
                               f"known parameters: {', '.join(sorted(known))}")
         return cls(**values)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(ZeroskipConfig)}
 
 
 def parameter_table():
