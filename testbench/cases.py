@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GemmCase", "write_cases", "read_cases", "case_operands", "check_case"]
+__all__ = ["GemmCase", "RESET_PHASES", "write_cases", "read_cases", "case_operands",
+           "check_case"]
+
+RESET_PHASES = ("load", "stream", "drain", "fifo_full")
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,12 @@ class GemmCase:
     requant: tuple | None = None
     operands: str | None = None
     results_out: str | None = None
+    reset_phase: str | None = None
 
     def __post_init__(self):
+        if self.reset_phase is not None and self.reset_phase not in RESET_PHASES:
+            raise ValueError(f"reset_phase must be one of {', '.join(RESET_PHASES)}, not "
+                             f"{self.reset_phase!r}")
         if self.requant is not None:
             if len(self.requant) != 3:
                 raise ValueError(f"requant must be (mult, shift, relu), not {self.requant!r}")
@@ -71,7 +78,9 @@ class GemmCase:
             mult, shift, relu = self.requant
             requant = f"-rq{mult}s{shift}{'relu' if relu else ''}"
         operands = f"-{Path(self.operands).stem}" if self.operands else ""
-        return f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{zeros}{operands}{requant}{stall}"
+        reset = f"-reset-{self.reset_phase}" if self.reset_phase else ""
+        return (f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{zeros}{operands}{requant}"
+                f"{stall}{reset}")
 
 
 def _load_npz(path):

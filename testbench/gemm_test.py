@@ -5,6 +5,7 @@ Run through :func:`zeroskip.testbench.runner.simulate`, which passes, by environ
 ``ZEROSKIP_RESULTS`` (where the per-case results are written as JSON).
 """
 
+import itertools
 import json
 import logging
 import os
@@ -34,8 +35,81 @@ def _pauses(case, stream_index):
     return random_pauses(case.stall, seed=case.seed * 16 + stream_index)
 
 
+def _phase_reached(phase, cfg, cmd, weights, acts, results, idle_acts):
+    """Whether a run has reached ``phase`` (see :class:`~zeroskip.testbench.cases.GemmCase`)."""
+    if phase == "load":
+        return cmd.done and weights.sent >= 1 and acts.sent == 0
+    if phase == "stream":
+        return max(1, len(acts.queue) // 2) <= acts.sent < len(acts.queue)
+    if phase == "drain":
+        return acts.done and len(results.words) >= 1
+    # fifo_full: results held back, the engine has stopped taking activations for longer
+    # than anything in flight needs to reach the FIFO.
+    return (not acts.done and bool(results.valid.value)
+            and idle_acts > 2 * (cfg.rows + cfg.cols) + 20)
+
+
+async def run_reset_case(dut, cfg, case, ports):
+    """Start a GEMM, assert reset once it reaches ``case.reset_phase``, and check that
+    afterwards no result row comes out and a command would be accepted."""
+    cmd, weights, acts, results = ports
+    a, w = case_operands(cfg, case)
+    cmd.load([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
+    weights.load(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
+    acts.load(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
+    results.words = []
+    results.pauses = itertools.repeat(True) if case.reset_phase == "fifo_full" else \
+        _pauses(case, 3)
+    model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
+    report = {"name": case.name, "m": case.m, "k": case.k, "n": case.n, "stall": case.stall,
+              "model_cycles": model_cycles, "cycles": None, "reset_phase": case.reset_phase}
+    last_bit = result_last_bit(cfg)
+    reached, idle_acts = None, 0
+    for cycle in range(50 * model_cycles + 1000):
+        await FallingEdge(dut.clk)
+        cmd.step()
+        weights.step()
+        idle_acts = 0 if acts.step() else idle_acts + 1
+        word = results.step()
+        if word is not None and (word >> last_bit) & 1:
+            break
+        if _phase_reached(case.reset_phase, cfg, cmd, weights, acts, results, idle_acts):
+            reached = cycle
+            break
+    if reached is None:
+        report.update(passed=False, error=f"the run never reached phase "
+                                          f"{case.reset_phase!r} (weights sent "
+                                          f"{weights.sent}, activations {acts.sent}, "
+                                          f"results {len(results.words)})")
+        return report
+    rows_before = len(results.words)
+    dut.rst.value = 1
+    for driver in (cmd, weights, acts):
+        driver.abort()
+    results.pauses = no_pauses()
+    for _ in range(3):
+        await FallingEdge(dut.clk)
+        results.step()
+    dut.rst.value = 0
+    # Long enough for anything still in the array or the FIFO to come out, were it kept.
+    results.words = []
+    for _ in range(4 * (cfg.rows + cfg.cols) + 40):
+        await FallingEdge(dut.clk)
+        results.step()
+    errors = []
+    if results.words:
+        errors.append(f"{len(results.words)} stale result rows after the reset")
+    if not dut.cmd__ready.value:
+        errors.append("the engine does not take a command after the reset")
+    report.update(passed=not errors, error="; ".join(errors) or None, reset_at=reached,
+                  result_rows=rows_before)
+    return report
+
+
 async def run_case(dut, cfg, case, ports):
     """Drive one GEMM, return a result dict (passed, cycles, model_cycles, details)."""
+    if case.reset_phase is not None:
+        return await run_reset_case(dut, cfg, case, ports)
     cmd, weights, acts, results = ports
     a, w = case_operands(cfg, case)
     expected = gemm_reference(cfg, a, w)
@@ -120,7 +194,7 @@ async def gemm_cases(dut):
                  "passed" if report["passed"] else "FAILED", report["cycles"],
                  report["model_cycles"], f": {report['error']}" if report["error"] else "")
         reports.append(report)
-        if report["cycles"] is None:
+        if report["cycles"] is None and case.reset_phase is None:
             break  # the engine is wedged; later cases would only time out too
     with open(os.environ["ZEROSKIP_RESULTS"], "w") as f:
         json.dump(reports, f, indent=1)

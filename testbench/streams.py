@@ -53,6 +53,14 @@ class StreamDriver(_StreamPort):
         if pauses is not None:
             self.pauses = pauses
 
+    def abort(self):
+        """Drop the queue and withdraw ``valid`` at once (the engine is being reset)."""
+        self.queue = []
+        self.sent = 0
+        self._offered = False
+        self._ready_seen = False
+        self.valid.value = 0
+
     @property
     def done(self):
         return self.sent == len(self.queue)
