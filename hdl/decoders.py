@@ -37,7 +37,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, signed,
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..models.wire import decoder_buffer_bits, field_widths, max_need_bits, word_width
+from ..wire_fields import decoder_buffer_bits, field_widths, max_need_bits, word_width
 from .layouts import compressed_word_layout, weight_row_layout
 
 __all__ = ["WeightDecoder", "BitmaskDecoder", "NMDecoder", "CSRDecoder", "RLEDecoder",

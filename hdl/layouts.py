@@ -7,7 +7,7 @@ testbench and the models pack and unpack words using the same definitions.
 from amaranth.hdl import Const, signed, unsigned
 from amaranth.lib import data
 
-from ..models.wire import word_width
+from ..wire_fields import word_width
 
 __all__ = ["act_shape", "weight_shape", "acc_shape", "psum_shape", "pe_act_shape",
            "weight_slot_shape", "command_layout", "requant_params_layout",

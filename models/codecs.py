@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..wire_fields import bits_for
+
 __all__ = ["FORMATS", "Encoded", "encode", "decode", "size_bits", "prune_nm",
            "prune_unstructured", "check_nm"]
 
@@ -48,11 +50,6 @@ class Encoded:
     shape: tuple
     params: dict = field(default_factory=dict)
     arrays: dict = field(default_factory=dict)
-
-
-def _bits(n):
-    """Bits to hold the integers 0 .. n."""
-    return max(1, int(n).bit_length())
 
 
 def _check_matrix(cfg, w):
@@ -203,10 +200,10 @@ def size_bits(cfg, enc):
     if enc.format in ("csc", "csr"):
         nnz = a["values"].size
         minor = k if enc.format == "csc" else n
-        return (a["pointers"].size * _bits(nnz) + nnz * (_bits(minor - 1) + wbits))
+        return (a["pointers"].size * bits_for(nnz) + nnz * (bits_for(minor - 1) + wbits))
     if enc.format == "rle":
         entries = a["values"].size
-        return entries * (enc.params["run_width"] + wbits) + n * _bits(k)
+        return entries * (enc.params["run_width"] + wbits) + n * bits_for(k)
     raise ValueError(f"unknown format {enc.format!r}")
 
 

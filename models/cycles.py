@@ -57,7 +57,7 @@ class _DecoderReplay:
     cycle, on a stream whose words are always available."""
 
     def __init__(self, cfg, stream):
-        from .wire import decoder_buffer_bits, word_width
+        from ..wire_fields import decoder_buffer_bits, word_width
 
         self.word = word_width(cfg)
         self.room = decoder_buffer_bits(cfg) - self.word

@@ -45,53 +45,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..wire_fields import (BitmaskFields, CSRFields, NMFields, RLEFields, decoder_buffer_bits,
+                           field_widths, max_need_bits, word_width)
 from .codecs import encode
 from .folds import fold_sequence
 from .gemm import wrap
 
-__all__ = ["WireStream", "word_width", "max_need_bits", "decoder_buffer_bits",
-           "padded_weight_rows", "encode_weight_stream", "decode_weight_stream",
-           "compressed_weight_words"]
-
-
-def _bits(n):
-    """Bits to hold the integers 0 .. n."""
-    return max(1, int(n).bit_length())
-
-
-def word_width(cfg):
-    """Bits per compressed word: the width of a dense weight row."""
-    return cfg.cols * cfg.weight_width
-
-
-def field_widths(cfg):
-    """Field widths of ``cfg.weight_format``'s records (see the module documentation)."""
-    wb, c = cfg.weight_width, cfg.cols
-    n, m = cfg.nm
-    return {
-        "bitmask": {"mask": c, "value": wb},
-        "nm": {"index": _bits(m - 1), "value": wb},
-        "csr": {"count": _bits(c), "lane": _bits(c - 1), "value": wb},
-        "rle": {"run": cfg.rle_run_width, "value": wb},
-    }[cfg.weight_format]
-
-
-def max_need_bits(cfg):
-    """The most bits a decoder must see at once to emit a row (its largest record or window)."""
-    f, c, wb = field_widths(cfg), cfg.cols, cfg.weight_width
-    n, m = cfg.nm
-    return {
-        "bitmask": lambda: c + c * wb,
-        "nm": lambda: c * n * (f["index"] + wb),
-        "csr": lambda: f["count"] + c * (f["lane"] + wb),
-        "rle": lambda: c * (f["run"] + wb),
-    }[cfg.weight_format]()
-
-
-def decoder_buffer_bits(cfg):
-    """Size of a decoder's bit buffer: a full window plus one word, so a word can always be
-    accepted while the buffer holds less than the largest window."""
-    return max_need_bits(cfg) + word_width(cfg)
+__all__ = ["WireStream", "WireFormat", "BitmaskWire", "NMWire", "CSRWire", "RLEWire",
+           "WIRE_FORMATS", "wire_format", "word_width", "field_widths", "max_need_bits",
+           "decoder_buffer_bits", "padded_weight_rows", "encode_weight_stream",
+           "decode_weight_stream", "compressed_weight_words"]
 
 
 @dataclass
@@ -146,98 +109,6 @@ class _BitWriter:
         return words, total
 
 
-def encode_weight_stream(cfg, rows):
-    """Encode weight rows ``[rows, C]`` (whole folds of ``k_per_fold`` rows) in
-    ``cfg.weight_format``.
-
-    Raises ``ValueError`` for values out of range, N:M violations, or a row count that is not
-    a whole number of folds.
-    """
-    rows = np.asarray(rows)
-    if rows.ndim != 2 or rows.shape[1] != cfg.cols or rows.shape[0] % cfg.k_per_fold:
-        raise ValueError(f"weight rows must be [multiple of {cfg.k_per_fold}, {cfg.cols}], "
-                         f"not shape {rows.shape}")
-    fmt, c, wb = cfg.weight_format, cfg.cols, cfg.weight_width
-    f = field_widths(cfg)
-    out = _BitWriter()
-    need, consume = [], []
-    if fmt == "bitmask":
-        enc = encode(cfg, rows.T, "bitmask", group=c)
-        values = iter(enc.arrays["values"])
-        for mask in enc.arrays["masks"][0]:
-            start = out.position
-            out.put(mask, c)
-            for _ in range(bin(int(mask)).count("1")):
-                out.put(next(values), wb)
-            need.append(out.position - start)
-            consume.append(out.position - start)
-    elif fmt == "csr":
-        enc = encode(cfg, rows, "csr")
-        p, idx, val = enc.arrays["pointers"], enc.arrays["indices"], enc.arrays["values"]
-        for r in range(len(rows)):
-            start = out.position
-            out.put(p[r + 1] - p[r], f["count"])
-            for i in range(p[r], p[r + 1]):
-                out.put(idx[i], f["lane"])
-                out.put(val[i], wb)
-            need.append(out.position - start)
-            consume.append(out.position - start)
-    elif fmt == "nm":
-        n, m = cfg.nm
-        enc = encode(cfg, rows, "nm", nm=(n, m))
-        for g_values, g_indices in zip(enc.arrays["values"], enc.arrays["indices"]):
-            start = out.position
-            for lane_values, lane_indices in zip(g_values, g_indices):
-                for value, index in zip(lane_values, lane_indices):
-                    out.put(index, f["index"])
-                    out.put(value, wb)
-            size = out.position - start
-            # The dense decoder emits the group's M rows, the sparse array's decoder its N
-            # slots; either way the record goes with the last.
-            emitted = n if cfg.sparse else m
-            need += [size] * emitted
-            consume += [0] * (emitted - 1) + [size]
-    elif fmt == "rle":
-        _encode_rle(cfg, rows, out, need, consume)
-    else:
-        raise ValueError(f"weight_format {fmt!r} has no wire encoding")
-    words, total = out.words(word_width(cfg))
-    return WireStream(words=words, bits=total, rows=rows.astype(np.int64), need=need,
-                      consume=consume)
-
-
-def _encode_rle(cfg, rows, out, need, consume):
-    c, run_width = cfg.cols, cfg.rle_run_width
-    entry = run_width + cfg.weight_width
-    flat = rows.reshape(-1, 1)
-    enc = encode(cfg, flat, "rle", run_width=run_width)
-    runs, values = list(enc.arrays["runs"]), list(enc.arrays["values"])
-    covered = sum(r + 1 for r in runs)
-    trailing = flat.shape[0] - covered
-    while trailing:
-        run = min(trailing, 1 << run_width) - 1
-        runs.append(run)
-        values.append(0)
-        trailing -= run + 1
-    for run, value in zip(runs, values):
-        out.put(run, run_width)
-        out.put(value, cfg.weight_width)
-    # Per row: the entries ending in it are consumed; the row is known complete when its last
-    # entry ends on lane C-1 or the next entry is visible and ends past the row.
-    ends = np.cumsum(np.array(runs, dtype=np.int64) + 1) - 1
-    row_of_end = ends // c
-    first = 0
-    for r in range(len(rows)):
-        last = first
-        while last < len(ends) and row_of_end[last] == r:
-            last += 1
-        k = last - first
-        closed = k > 0 and ends[last - 1] % c == c - 1
-        need.append((k if closed else k + 1) * entry)
-        consume.append(k * entry)
-        first = last
-
-
 class _BitReader:
     def __init__(self, words, width):
         self.bits = np.unpackbits(
@@ -255,27 +126,65 @@ class _BitReader:
         return int(sum(int(b) << i for i, b in enumerate(chunk)))
 
 
-def decode_weight_stream(cfg, words, n_rows):
-    """Parse ``n_rows`` weight rows from compressed ``words``, as the hardware decoder does.
+class WireFormat:
+    """A compressed format's records on the wire: :meth:`encode` writes a row stream's
+    records and says, per decoded row, the bits a decoder needs and consumes; :meth:`decode`
+    parses rows back as the hardware does. Field widths and ``max_need`` come from the
+    format's :class:`~zeroskip.wire_fields.RecordFields`, which the hardware decoder shares;
+    each subclass mirrors the decoder of :mod:`zeroskip.hdl.decoders` of the same name."""
 
-    Raises ``ValueError`` if the words end inside a record or a record is malformed (a count
-    over C, lanes not increasing, an N:M index repeated).
-    """
-    fmt, c, wb = cfg.weight_format, cfg.cols, cfg.weight_width
-    f = field_widths(cfg)
-    bits = _BitReader(words, word_width(cfg))
+    def encode(self, cfg, rows, out, need, consume):
+        raise NotImplementedError
 
-    def value():
-        return int(wrap(bits.get(wb), wb, cfg.weight_signed))
+    def decode(self, cfg, bits, n_rows, value):
+        """``[n_rows, C]`` rows from the bit reader ``bits``; ``value()`` reads one weight."""
+        raise NotImplementedError
 
-    rows = np.zeros((n_rows, c), dtype=np.int64)
-    if fmt == "bitmask":
+
+class BitmaskWire(BitmaskFields, WireFormat):
+    """Per row: a C-bit mask, then the row's non-zero values in lane order."""
+
+    def encode(self, cfg, rows, out, need, consume):
+        c, wb = cfg.cols, cfg.weight_width
+        enc = encode(cfg, rows.T, "bitmask", group=c)
+        values = iter(enc.arrays["values"])
+        for mask in enc.arrays["masks"][0]:
+            start = out.position
+            out.put(mask, c)
+            for _ in range(bin(int(mask)).count("1")):
+                out.put(next(values), wb)
+            need.append(out.position - start)
+            consume.append(out.position - start)
+
+    def decode(self, cfg, bits, n_rows, value):
+        rows = np.zeros((n_rows, cfg.cols), dtype=np.int64)
         for r in range(n_rows):
-            mask = bits.get(c)
-            for lane in range(c):
+            mask = bits.get(cfg.cols)
+            for lane in range(cfg.cols):
                 if mask >> lane & 1:
                     rows[r, lane] = value()
-    elif fmt == "csr":
+        return rows
+
+
+class CSRWire(CSRFields, WireFormat):
+    """Per row: a count, then that many (lane, value) pairs in lane order."""
+
+    def encode(self, cfg, rows, out, need, consume):
+        f = self.fields(cfg)
+        enc = encode(cfg, rows, "csr")
+        p, idx, val = enc.arrays["pointers"], enc.arrays["indices"], enc.arrays["values"]
+        for r in range(len(rows)):
+            start = out.position
+            out.put(p[r + 1] - p[r], f["count"])
+            for i in range(p[r], p[r + 1]):
+                out.put(idx[i], f["lane"])
+                out.put(val[i], cfg.weight_width)
+            need.append(out.position - start)
+            consume.append(out.position - start)
+
+    def decode(self, cfg, bits, n_rows, value):
+        f, c = self.fields(cfg), cfg.cols
+        rows = np.zeros((n_rows, c), dtype=np.int64)
         for r in range(n_rows):
             count = bits.get(f["count"])
             if count > c:
@@ -287,10 +196,35 @@ def decode_weight_stream(cfg, words, n_rows):
                     raise ValueError(f"csr row {r}: lane {lane} after lane {previous}")
                 rows[r, lane] = value()
                 previous = lane
-    elif fmt == "nm":
+        return rows
+
+
+class NMWire(NMFields, WireFormat):
+    """Per group of M rows: for each lane, N (index, value) slots."""
+
+    def encode(self, cfg, rows, out, need, consume):
+        f = self.fields(cfg)
         n, m = cfg.nm
+        enc = encode(cfg, rows, "nm", nm=(n, m))
+        for g_values, g_indices in zip(enc.arrays["values"], enc.arrays["indices"]):
+            start = out.position
+            for lane_values, lane_indices in zip(g_values, g_indices):
+                for value, index in zip(lane_values, lane_indices):
+                    out.put(index, f["index"])
+                    out.put(value, cfg.weight_width)
+            size = out.position - start
+            # The dense decoder emits the group's M rows, the sparse array's decoder its N
+            # slots; either way the record goes with the last.
+            emitted = n if cfg.sparse else m
+            need += [size] * emitted
+            consume += [0] * (emitted - 1) + [size]
+
+    def decode(self, cfg, bits, n_rows, value):
+        f = self.fields(cfg)
+        n, m = cfg.nm
+        rows = np.zeros((n_rows, cfg.cols), dtype=np.int64)
         for g in range(0, n_rows, m):
-            for lane in range(c):
+            for lane in range(cfg.cols):
                 previous = -1
                 for _ in range(n):
                     index = bits.get(f["index"])
@@ -301,20 +235,102 @@ def decode_weight_stream(cfg, words, n_rows):
                     if g + index < n_rows:
                         rows[g + index, lane] = v
                     previous = index
-    elif fmt == "rle":
+        return rows
+
+
+class RLEWire(RLEFields, WireFormat):
+    """(run, value) entries over the row stream read row by row; runs may cross rows, the
+    final entry ends on the last lane of the last row."""
+
+    def encode(self, cfg, rows, out, need, consume):
+        c, run_width = cfg.cols, cfg.rle_run_width
+        entry = run_width + cfg.weight_width
+        flat = rows.reshape(-1, 1)
+        enc = encode(cfg, flat, "rle", run_width=run_width)
+        runs, values = list(enc.arrays["runs"]), list(enc.arrays["values"])
+        covered = sum(r + 1 for r in runs)
+        trailing = flat.shape[0] - covered
+        while trailing:
+            run = min(trailing, 1 << run_width) - 1
+            runs.append(run)
+            values.append(0)
+            trailing -= run + 1
+        for run, value in zip(runs, values):
+            out.put(run, run_width)
+            out.put(value, cfg.weight_width)
+        # Per row: the entries ending in it are consumed; the row is known complete when its
+        # last entry ends on lane C-1 or the next entry is visible and ends past the row.
+        ends = np.cumsum(np.array(runs, dtype=np.int64) + 1) - 1
+        row_of_end = ends // c
+        first = 0
+        for r in range(len(rows)):
+            last = first
+            while last < len(ends) and row_of_end[last] == r:
+                last += 1
+            k = last - first
+            closed = k > 0 and ends[last - 1] % c == c - 1
+            need.append((k if closed else k + 1) * entry)
+            consume.append(k * entry)
+            first = last
+
+    def decode(self, cfg, bits, n_rows, value):
+        rows = np.zeros((n_rows, cfg.cols), dtype=np.int64)
         flat = rows.reshape(-1)
         pos = 0
         while pos < flat.size:
-            pos += bits.get(f["run"])
+            pos += bits.get(cfg.rle_run_width)
             v = value()
             if pos >= flat.size:
                 raise ValueError(f"rle entry ends at position {pos}, past the "
                                  f"{flat.size} weights")
             flat[pos] = v
             pos += 1
-    else:
-        raise ValueError(f"weight_format {fmt!r} has no wire encoding")
-    return rows
+        return rows
+
+
+WIRE_FORMATS = {f.name: f for f in (BitmaskWire(), NMWire(), CSRWire(), RLEWire())}
+
+
+def wire_format(cfg):
+    """The :class:`WireFormat` of ``cfg.weight_format``; ``ValueError`` for ``dense``."""
+    try:
+        return WIRE_FORMATS[cfg.weight_format]
+    except KeyError:
+        raise ValueError(f"weight_format {cfg.weight_format!r} has no wire encoding") from None
+
+
+def encode_weight_stream(cfg, rows):
+    """Encode weight rows ``[rows, C]`` (whole folds of ``k_per_fold`` rows) in
+    ``cfg.weight_format``.
+
+    Raises ``ValueError`` for values out of range, N:M violations, or a row count that is not
+    a whole number of folds.
+    """
+    fmt = wire_format(cfg)
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.shape[1] != cfg.cols or rows.shape[0] % cfg.k_per_fold:
+        raise ValueError(f"weight rows must be [multiple of {cfg.k_per_fold}, {cfg.cols}], "
+                         f"not shape {rows.shape}")
+    out, need, consume = _BitWriter(), [], []
+    fmt.encode(cfg, rows, out, need, consume)
+    words, total = out.words(word_width(cfg))
+    return WireStream(words=words, bits=total, rows=rows.astype(np.int64), need=need,
+                      consume=consume)
+
+
+def decode_weight_stream(cfg, words, n_rows):
+    """Parse ``n_rows`` weight rows from compressed ``words``, as the hardware decoder does.
+
+    Raises ``ValueError`` if the words end inside a record or a record is malformed (a count
+    over C, lanes not increasing, an N:M index repeated).
+    """
+    fmt = wire_format(cfg)
+    bits = _BitReader(words, word_width(cfg))
+
+    def value():
+        return int(wrap(bits.get(cfg.weight_width), cfg.weight_width, cfg.weight_signed))
+
+    return fmt.decode(cfg, bits, n_rows, value)
 
 
 def compressed_weight_words(cfg, w, m):
