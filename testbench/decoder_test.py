@@ -17,9 +17,9 @@ from cocotb.triggers import FallingEdge
 from zeroskip.config import ZeroskipConfig
 from zeroskip.models.wire import decode_weight_stream
 
-from .codec import compressed_words, decode_weight_rows
+from .payloads import compressed_words, decode_weight_rows
 from .harness import start_clock_and_reset
-from .streams import StreamDriver, StreamMonitor, no_pauses, random_pauses
+from .endpoints import StreamSink, StreamSource, no_pauses, random_pauses
 
 log = logging.getLogger("tb.decoder")
 
@@ -34,21 +34,20 @@ async def run_case(dut, cfg, case, words_in, rows_out):
     dut.restart.value = 1
     await FallingEdge(dut.clk)
     dut.restart.value = 0
-    words_in.load(compressed_words(cfg, case["words"]), _pauses(case, 0))
-    rows_out.words = []
-    rows_out.pauses = _pauses(case, 1)
+    words_in.start(compressed_words(cfg, case["words"]), _pauses(case, 0))
+    rows_out.start(_pauses(case, 1))
     budget = 20 * (len(case["words"]) + case["rows"]) + 100
     for _ in range(budget):
         await FallingEdge(dut.clk)
         words_in.step()
         rows_out.step()
-        if len(rows_out.words) == case["rows"]:
+        if len(rows_out.received) == case["rows"]:
             break
     await FallingEdge(dut.clk)
     words_in.step()
     sent = words_in.sent
-    words_in.load([])
-    got = decode_weight_rows(cfg, rows_out.words)
+    words_in.start([])
+    got = decode_weight_rows(cfg, rows_out.received)
     errors = []
     if len(got) != case["rows"]:
         errors.append(f"timeout: {len(got)} of {case['rows']} rows after {budget} cycles")
@@ -65,8 +64,7 @@ async def run_case(dut, cfg, case, words_in, rows_out):
 async def decoder_cases(dut):
     cfg = ZeroskipConfig.from_dict(json.loads(open(os.environ["ZEROSKIP_CONFIG"]).read()))
     cases = json.loads(open(os.environ["ZEROSKIP_CASES"]).read())
-    words_in, rows_out = StreamDriver(dut, "words"), StreamMonitor(dut, "rows")
-    rows_out.ready.value = 0
+    words_in, rows_out = StreamSource(dut, "words"), StreamSink(dut, "rows")
     dut.enable.value = 1
     dut.restart.value = 0
     await start_clock_and_reset(dut)

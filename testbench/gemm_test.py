@@ -5,7 +5,6 @@ Run through :func:`zeroskip.testbench.runner.simulate`, which passes, by environ
 ``ZEROSKIP_RESULTS`` (where the per-case results are written as JSON).
 """
 
-import itertools
 import json
 import logging
 import os
@@ -21,10 +20,10 @@ from zeroskip.models.requant import requantize
 from zeroskip.models.streams import pack_activations, unpack_results
 
 from .cases import case_operands, read_cases
-from .codec import (activation_words, command_word, decode_results, result_last_bit,
+from .payloads import (activation_words, command_word, decode_results, result_last_bit,
                     weights_stream_words)
 from .harness import start_clock_and_reset
-from .streams import StreamDriver, StreamMonitor, no_pauses, random_pauses
+from .endpoints import StreamSink, StreamSource, always_paused, no_pauses, random_pauses
 
 log = logging.getLogger("tb.gemm")
 
@@ -40,12 +39,12 @@ def _phase_reached(phase, cfg, cmd, weights, acts, results, idle_acts):
     if phase == "load":
         return cmd.done and weights.sent >= 1 and acts.sent == 0
     if phase == "stream":
-        return max(1, len(acts.queue) // 2) <= acts.sent < len(acts.queue)
+        return max(1, acts.total // 2) <= acts.sent < acts.total
     if phase == "drain":
-        return acts.done and len(results.words) >= 1
+        return acts.done and len(results.received) >= 1
     # fifo_full: results held back, the engine has stopped taking activations for longer
     # than anything in flight needs to reach the FIFO.
-    return (not acts.done and bool(results.valid.value)
+    return (not acts.done and results.offered
             and idle_acts > 2 * (cfg.rows + cfg.cols) + 20)
 
 
@@ -54,12 +53,10 @@ async def run_reset_case(dut, cfg, case, ports):
     afterwards no result row comes out and a command would be accepted."""
     cmd, weights, acts, results = ports
     a, w = case_operands(cfg, case)
-    cmd.load([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
-    weights.load(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
-    acts.load(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
-    results.words = []
-    results.pauses = itertools.repeat(True) if case.reset_phase == "fifo_full" else \
-        _pauses(case, 3)
+    cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
+    weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
+    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
+    results.start(always_paused() if case.reset_phase == "fifo_full" else _pauses(case, 3))
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
     report = {"name": case.name, "m": case.m, "k": case.k, "n": case.n, "stall": case.stall,
               "model_cycles": model_cycles, "cycles": None, "reset_phase": case.reset_phase}
@@ -80,25 +77,25 @@ async def run_reset_case(dut, cfg, case, ports):
         report.update(passed=False, error=f"the run never reached phase "
                                           f"{case.reset_phase!r} (weights sent "
                                           f"{weights.sent}, activations {acts.sent}, "
-                                          f"results {len(results.words)})")
+                                          f"results {len(results.received)})")
         return report
-    rows_before = len(results.words)
+    rows_before = len(results.received)
     dut.rst.value = 1
-    for driver in (cmd, weights, acts):
-        driver.abort()
-    results.pauses = no_pauses()
+    for source in (cmd, weights, acts):
+        source.abort()
+    results.start(no_pauses())
     for _ in range(3):
         await FallingEdge(dut.clk)
         results.step()
     dut.rst.value = 0
     # Long enough for anything still in the array or the FIFO to come out, were it kept.
-    results.words = []
+    results.start(no_pauses())
     for _ in range(4 * (cfg.rows + cfg.cols) + 40):
         await FallingEdge(dut.clk)
         results.step()
     errors = []
-    if results.words:
-        errors.append(f"{len(results.words)} stale result rows after the reset")
+    if results.received:
+        errors.append(f"{len(results.received)} stale result rows after the reset")
     if not dut.cmd__ready.value:
         errors.append("the engine does not take a command after the reset")
     report.update(passed=not errors, error="; ".join(errors) or None, reset_at=reached,
@@ -116,11 +113,10 @@ async def run_case(dut, cfg, case, ports):
     if case.requant is not None:
         mult, shift, relu = case.requant
         expected = requantize(expected, mult, shift, relu=relu, out_width=cfg.out_width)
-    cmd.load([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
-    weights.load(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
-    acts.load(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
-    results.words = []
-    results.pauses = _pauses(case, 3)
+    cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
+    weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
+    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
+    results.start(_pauses(case, 3))
 
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
     budget = 50 * model_cycles + 1000
@@ -138,20 +134,22 @@ async def run_case(dut, cfg, case, ports):
         cycle += 1
         if cycle > budget:
             break
-    # One more edge so the drivers account for the last transfers.
+    # One more edge so the sources account for the last transfers.
     await FallingEdge(dut.clk)
-    for driver in (cmd, weights, acts):
-        driver.step()
-        driver.load([])
+    for source in (cmd, weights, acts):
+        source.step()
+    sent = {"weights": (weights.sent, weights.total), "activations": (acts.sent, acts.total)}
+    for source in (cmd, weights, acts):
+        source.start([])
 
     report = {"name": case.name, "m": case.m, "k": case.k, "n": case.n,
               "stall": case.stall, "model_cycles": model_cycles}
     if end is None:
         report.update(passed=False, cycles=None,
-                      error=f"timeout after {budget} cycles: {len(results.words)} result rows, "
-                            f"weights sent {weights.sent}, activations sent {acts.sent}")
+                      error=f"timeout after {budget} cycles: {len(results.received)} result "
+                            f"rows, weights sent {weights.sent}, activations sent {acts.sent}")
         return report
-    data, last = decode_results(cfg, results.words)
+    data, last = decode_results(cfg, results.received)
     cycles = end - start + 1
     errors = []
     try:
@@ -168,9 +166,10 @@ async def run_case(dut, cfg, case, ports):
                           f"{got[i, j]}, expected {expected[i, j]}")
     if last.count(True) != 1:
         errors.append(f"'last' set on {last.count(True)} rows, expected 1")
-    if weights.sent != len(weights.queue) or acts.sent != len(acts.queue):
-        errors.append(f"engine consumed {weights.sent}/{len(weights.queue)} weight words and "
-                      f"{acts.sent}/{len(acts.queue)} activation rows")
+    (w_sent, w_total), (a_sent, a_total) = sent["weights"], sent["activations"]
+    if w_sent != w_total or a_sent != a_total:
+        errors.append(f"engine consumed {w_sent}/{w_total} weight words and "
+                      f"{a_sent}/{a_total} activation rows")
     if not case.stall and cycles != model_cycles:
         errors.append(f"RTL took {cycles} cycles, cycle model predicts {model_cycles}")
     report.update(passed=not errors, cycles=cycles, error="; ".join(errors) or None,
@@ -182,9 +181,8 @@ async def run_case(dut, cfg, case, ports):
 async def gemm_cases(dut):
     cfg = ZeroskipConfig.from_dict(json.loads(open(os.environ["ZEROSKIP_CONFIG"]).read()))
     cases = read_cases(os.environ["ZEROSKIP_CASES"])
-    ports = (StreamDriver(dut, "cmd"), StreamDriver(dut, "weights"),
-             StreamDriver(dut, "activations"), StreamMonitor(dut, "results"))
-    ports[3].ready.value = 0
+    ports = (StreamSource(dut, "cmd"), StreamSource(dut, "weights"),
+             StreamSource(dut, "activations"), StreamSink(dut, "results"))
     await start_clock_and_reset(dut)
 
     reports = []

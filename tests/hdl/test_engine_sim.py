@@ -11,7 +11,7 @@ from zeroskip.models.cycles import predict_cycles
 from zeroskip.models.gemm import gemm_reference, random_operands
 from zeroskip.models.requant import requantize
 from zeroskip.models.streams import pack_activations, unpack_results
-from zeroskip.testbench.codec import weights_stream_words
+from zeroskip.testbench.payloads import weights_stream_words
 
 
 def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None):

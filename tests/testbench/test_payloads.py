@@ -6,7 +6,7 @@ from amaranth.hdl import Const
 
 from zeroskip import ZeroskipConfig
 from zeroskip.hdl.layouts import activation_row_layout, result_row_layout, weight_row_layout
-from zeroskip.testbench.codec import _words, decode_results, result_last_bit
+from zeroskip.testbench.payloads import _words, decode_results, result_last_bit
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(act_signed=False, act_width=5, rows=3),

@@ -1,4 +1,5 @@
-"""Stream words <-> NumPy rows, through the payload layouts of :mod:`zeroskip.hdl.layouts`."""
+"""Stream payload words <-> NumPy rows, through the payload layouts of
+:mod:`zeroskip.hdl.layouts`."""
 
 import numpy as np
 from amaranth.hdl import Const, Shape
