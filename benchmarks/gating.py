@@ -12,7 +12,7 @@ import sys
 
 from common import add_simulation_options
 from zeroskip import ZeroskipConfig
-from zeroskip.flows import measure_activity
+from zeroskip.gemm_check import measure_activity
 from zeroskip.models.energy import relative_energy
 from zeroskip.testbench.cases import GemmCase
 

@@ -13,6 +13,6 @@ __all__ = ["YosysError", "NextpnrError", "DesignDoesNotFit", "TARGETS", "design_
 def __getattr__(name):
     # synthesize needs Amaranth; importing it lazily keeps `zeroskip --help` fast.
     if name == "synthesize":
-        from .flows import synthesize
+        from .synthesis import synthesize
         return synthesize
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

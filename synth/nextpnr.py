@@ -22,7 +22,7 @@ class DesignDoesNotFit(NextpnrError):
         ``{bel type: {"used": n, "available": m}}`` as nextpnr counted it.
     report : dict or None
         The synthesis report of the design, when raised by
-        :func:`~zeroskip.synth.flows.synthesize`.
+        :func:`~zeroskip.synth.synthesis.synthesize`.
     """
 
     def __init__(self, message, utilization):

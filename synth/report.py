@@ -1,4 +1,4 @@
-"""A synthesis report (the dict of :func:`~zeroskip.synth.flows.synthesize`) as Markdown."""
+"""A synthesis report (the dict of :func:`~zeroskip.synth.synthesis.synthesize`) as Markdown."""
 
 import json
 

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import metadata, resources
 from pathlib import Path
 
-from ..outputs import write_files_atomically
+from ..files import write_files_atomically
 
 __all__ = ["CACHE_FORMAT", "SweepResult", "cache_key", "default_cache_dir", "design_digest",
            "run_jobs", "run_synthesis_job", "tool_versions"]
@@ -38,7 +38,7 @@ def run_synthesis_job(job):
     without, and the sweep says that they happened.
     """
     from ..config import ZeroskipConfig
-    from .flows import synthesize
+    from .synthesis import synthesize
     from .nextpnr import DesignDoesNotFit
 
     workdir = tempfile.mkdtemp(prefix="zeroskip-sweep-")
@@ -85,11 +85,11 @@ def tool_versions():
 
 
 def design_digest(job):
-    """Digest of what the job synthesises (:meth:`~zeroskip.synth.flows.SynthesisPlan.digest`:
+    """Digest of what the job synthesises (:meth:`~zeroskip.synth.synthesis.SynthesisPlan.digest`:
     the generated Verilog, the Yosys scripts, the nextpnr arguments), or ``None`` if the job
     is invalid (it then runs, fails and reports why)."""
     from ..config import ConfigError, ZeroskipConfig
-    from .flows import plan_synthesis
+    from .synthesis import plan_synthesis
 
     try:
         cfg = ZeroskipConfig.from_dict(job["config"])

@@ -12,7 +12,7 @@ import io
 import json
 
 from ..config import ZeroskipConfig
-from ..plots import new_figure, png_bytes
+from ..figures import new_figure, png_bytes
 
 __all__ = ["COLUMNS", "pareto_front", "retry_note", "plot_pngs", "rows_from_results", "sweep_csv",
            "sweep_json", "variant_label"]

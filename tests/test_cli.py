@@ -239,7 +239,7 @@ def test_a_failure_while_writing_leaves_no_file_and_no_new_folder(tmp_path, caps
             raise PermissionError(13, "Permission denied")
         return real_mkstemp(*args, **kwargs)
 
-    monkeypatch.setattr("zeroskip.outputs.tempfile.mkstemp", failing_second)
+    monkeypatch.setattr("zeroskip.files.tempfile.mkstemp", failing_second)
     assert main(["generate", "--rows", "1", "--cols", "1", "-o",
                  str(tmp_path / "new" / "deeper")]) == 2
     _one_line_error(capsys, "zeroskip generate: cannot write", "zeroskip_gemm.json",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, ZeroskipConfig, default_config, load_config, parameter_table
-from .outputs import OutputError, check_output_dir, check_output_file, write_files_atomically
+from .files import OutputError, check_output_dir, check_output_file, write_files_atomically
 from .synth.targets import TARGETS
 
 __all__ = ["main"]
@@ -263,7 +263,7 @@ def _cmd_generate(args):
 
 
 def _cmd_sim(args):
-    from .flows import run_gemm_check
+    from .gemm_check import run_gemm_check
 
     cfg = _config_from_args(args)
     if args.json:
@@ -305,7 +305,7 @@ def _cmd_sim(args):
 
 
 def _cmd_demo(args):
-    from .demo import run_demo
+    from .nn.demo import run_demo
 
     if args.images is not None and args.images < 1:
         raise UsageError(f"zeroskip demo: --images must be at least 1, not {args.images}")

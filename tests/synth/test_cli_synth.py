@@ -51,7 +51,7 @@ def test_tool_failure_exits_1_without_reports(tmp_path, capsys, monkeypatch):
     def failing_yosys(script, *, cwd, **options):
         raise YosysError("yosys exited with status 1:\nERROR: simulated failure")
 
-    monkeypatch.setattr("zeroskip.synth.flows.run_yosys", failing_yosys)
+    monkeypatch.setattr("zeroskip.synth.synthesis.run_yosys", failing_yosys)
     out = tmp_path / "out"
     assert main(["synth", "--target", "ice40", *SMALL, "-o", str(out)]) == 1
     err = capsys.readouterr().err

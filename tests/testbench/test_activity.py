@@ -3,7 +3,7 @@
 import pytest
 
 from zeroskip import ZeroskipConfig
-from zeroskip.flows import measure_activity
+from zeroskip.gemm_check import measure_activity
 from zeroskip.models.energy import relative_energy
 from zeroskip.testbench.cases import GemmCase
 

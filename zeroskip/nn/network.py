@@ -4,7 +4,7 @@ next (the output stage requantises and applies ReLU on the device).
 Every layer is one GEMM command: ``A`` (images × inputs) times ``W`` (inputs × outputs). The
 cocotb test checks each layer's RTL results against the NumPy model for the inputs the RTL
 received; :func:`run_network` then also compares the chained RTL outputs with
-:func:`~zeroskip.models.quantize.int8_forward` on the original images, so an error anywhere
+:func:`~zeroskip.nn.quantize.int8_forward` on the original images, so an error anywhere
 in the chain shows in the logits.
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .models.quantize import int8_forward
-from .testbench.cases import GemmCase
-from .testbench.runner import simulate, wave_file
+from .quantize import int8_forward
+from ..testbench.cases import GemmCase
+from ..testbench.runner import simulate, wave_file
 
 __all__ = ["run_network", "network_toggles"]
 
@@ -77,7 +77,7 @@ def network_toggles(cfg, qmodel, x_int8, workdir, *, simulator="verilator", buil
     """Bit toggles of the array's datapath while ``x_int8`` runs through every layer, counted
     in the waveform of one run of all layers (each layer gets the int8 model's inputs, and the
     cocotb test checks its outputs). Returns ``(toggles by class, passed)``."""
-    from .testbench.activity import count_toggles
+    from ..testbench.activity import count_toggles
 
     expected = int8_forward(qmodel, x_int8)
     workdir = Path(workdir)

@@ -1,7 +1,7 @@
 """The demo's report: Markdown tables, PNG plots and the printed summary, all from the summary
-dict :func:`zeroskip.demo.run_demo` measures (nothing here computes a figure of its own)."""
+dict :func:`zeroskip.nn.demo.run_demo` measures (nothing here computes a figure of its own)."""
 
-from .plots import new_figure, png_bytes
+from ..figures import new_figure, png_bytes
 
 __all__ = ["demo_markdown", "demo_pngs", "print_summary"]
 

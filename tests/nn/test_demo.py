@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from zeroskip import ZeroskipConfig
-from zeroskip.demo import HARDWARE_VARIANTS, run_demo
+from zeroskip.nn.demo import ENGINE_SPARSITY, run_demo
 from zeroskip.models.cycles import predict_cycles
-from zeroskip.models.digits import digits_split, int8_input
-from zeroskip.models.mlp import predict
-from zeroskip.models.mlp_io import load_qmodel
-from zeroskip.models.quantize import int8_forward
+from zeroskip.nn.digits import digits_split, int8_input
+from zeroskip.nn.mlp import predict
+from zeroskip.nn.mlp_io import load_qmodel
+from zeroskip.nn.quantize import int8_forward
 
-from .conftest import require_simulator
+from ..conftest import require_simulator
 
 # A 4×4 engine (rows divisible by 4 for 1:4) with a small accumulator memory: quick builds.
 CFG = ZeroskipConfig(rows=4, cols=4, acc_depth=16, output_stage=True)
@@ -38,7 +38,7 @@ def test_reduced_demo_matches_the_model_and_reports_what_it_measured(simulator, 
     split = digits_split(0)
     x, labels = int8_input(split.x_test[:IMAGES]), split.y_test[:IMAGES]
     dense_cycles = report["variants"]["dense"]["cycles"]
-    for name, sparsity in HARDWARE_VARIANTS.items():
+    for name, sparsity in ENGINE_SPARSITY.items():
         v = report["variants"][name]
         # The saved model reproduces the reported accuracy on the full split ...
         q = load_qmodel(out / "models" / f"{name.replace(':', 'of')}.npz")
@@ -101,15 +101,15 @@ def test_user_weights_run_as_their_own_variant(tmp_path, build_root):
 def test_synthesis_of_the_demo_engines_goes_through_cached_sweep_jobs(tmp_path, monkeypatch):
     """--synth: one cached sweep job per hardware engine, their figures in the table (the
     generic target here, so the test takes seconds rather than nextpnr's minutes)."""
-    from zeroskip.demo import _synthesis
-    from zeroskip.demo_report import synthesis_table
+    from zeroskip.nn.demo import _synthesis
+    from zeroskip.nn.demo_report import synthesis_table
 
     monkeypatch.setenv("ZEROSKIP_CACHE_DIR", str(tmp_path / "cache"))
     cfg = ZeroskipConfig(rows=4, cols=1, act_width=4, weight_width=4, acc_width=12,
                          acc_depth=4, output_stage=True)
-    out = _synthesis(cfg, HARDWARE_VARIANTS, progress=False, target="generic", device=None,
+    out = _synthesis(cfg, ENGINE_SPARSITY, progress=False, target="generic", device=None,
                      pnr=False)
-    assert list(out) == list(HARDWARE_VARIANTS)
+    assert list(out) == list(ENGINE_SPARSITY)
     assert all(s["status"] == "ok" and s["ffs"] > 0 for s in out.values())
     # A sparse engine holds weight indices and M activations per PE: more flip-flops.
     assert out["2:4"]["ffs"] > out["dense"]["ffs"]

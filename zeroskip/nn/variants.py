@@ -13,10 +13,11 @@ from .mlp import FloatMLP, accuracy, float_forward, predict, train
 from .pruning import PRUNING_VARIANTS, pruning_masks
 from .quantize import int8_forward, quantize_mlp
 
-__all__ = ["VARIANTS", "HARDWARE_VARIANTS", "train_variants", "int8_accuracy"]
+__all__ = ["VARIANTS", "INT8_VARIANTS", "train_variants", "int8_accuracy"]
 
-HARDWARE_VARIANTS = PRUNING_VARIANTS
-VARIANTS = ("float", *HARDWARE_VARIANTS)
+# Every variant but the float network is quantised to int8.
+INT8_VARIANTS = PRUNING_VARIANTS
+VARIANTS = ("float", *INT8_VARIANTS)
 TRAIN_EPOCHS = 30
 FINE_TUNE_EPOCHS = 15
 FINE_TUNE_LEARNING_RATE = 1e-3
@@ -44,8 +45,8 @@ def train_variants(seed=0, *, variants=VARIANTS, split=None):
     -------
     dict
         ``name -> model`` in the order of ``variants``: ``"float"`` maps to a
-        :class:`~zeroskip.models.mlp.FloatMLP`, every other name to a
-        :class:`~zeroskip.models.quantize.QuantizedMLP` (both carry ``variant`` and
+        :class:`~zeroskip.nn.mlp.FloatMLP`, every other name to a
+        :class:`~zeroskip.nn.quantize.QuantizedMLP` (both carry ``variant`` and
         ``accuracy``).
 
     Raises

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from zeroskip.models.digits import (CLASSES, IN_FEATURES, float_input, int8_input)
+from zeroskip.nn.digits import (CLASSES, IN_FEATURES, float_input, int8_input)
 
 
 def test_split_is_stratified_and_seeded(digits):
-    from zeroskip.models.digits import digits_split
+    from zeroskip.nn.digits import digits_split
 
     assert digits.x_train.shape == (1437, IN_FEATURES) and digits.x_test.shape == (360, 64)
     assert np.bincount(digits.y_test, minlength=CLASSES).min() >= 35
@@ -23,7 +23,7 @@ def test_input_encodings():
 
 
 def test_bad_arguments_are_named():
-    from zeroskip.models.digits import digits_split
+    from zeroskip.nn.digits import digits_split
 
     with pytest.raises(ValueError, match=r"pixels must lie in \[0, 16\], found \[0, 17\]"):
         int8_input([0, 17])

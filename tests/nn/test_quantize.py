@@ -2,15 +2,15 @@ import numpy as np
 import pytest
 
 from zeroskip import ZeroskipConfig
-from zeroskip.models.digits import int8_input
+from zeroskip.nn.digits import int8_input
 from zeroskip.models.gemm import gemm_reference
-from zeroskip.models.quantize import (calibrate, int8_forward, layer_plan, quantize_mlp,
+from zeroskip.nn.quantize import (calibrate, int8_forward, layer_plan, quantize_mlp,
                                       quantize_weights)
 from zeroskip.models.requant import requantize
-from zeroskip.models.variants import HARDWARE_VARIANTS
+from zeroskip.nn.variants import INT8_VARIANTS
 
 
-@pytest.mark.parametrize("variant", HARDWARE_VARIANTS)
+@pytest.mark.parametrize("variant", INT8_VARIANTS)
 def test_int8_forward_is_the_engine_gemm_then_requantize(digits_variants, digits, variant):
     qmodel = digits_variants[variant]
     cfg = ZeroskipConfig()  # int8 x int8, int32 accumulators: the engine's default

@@ -32,7 +32,7 @@ import numpy as np
 
 from .digits import CLASSES, IN_FEATURES
 from .quantize import QuantizedMLP
-from .requant import check_requant_params
+from ..models.requant import check_requant_params
 
 __all__ = ["MODEL_FORMAT", "load_weights", "save_qmodel", "load_qmodel"]
 

@@ -24,8 +24,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .digits import INPUT_SCALE
-from .gemm import check_int_matrix
-from .requant import quantize_multiplier, requantize
+from ..models.gemm import check_int_matrix
+from ..models.requant import quantize_multiplier, requantize
 
 __all__ = ["QuantizedMLP", "Int8Forward", "LayerStep", "quantize_weights", "calibrate",
            "quantize_mlp", "int8_forward", "layer_plan", "MULT_WIDTH", "MAX_SHIFT"]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from zeroskip.models.digits import float_input
-from zeroskip.models.mlp import LAYER_SIZES, accuracy, float_forward, init_weights, train
+from zeroskip.nn.digits import float_input
+from zeroskip.nn.mlp import LAYER_SIZES, accuracy, float_forward, init_weights, train
 
 
 def test_training_is_deterministic(digits):

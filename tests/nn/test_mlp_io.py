@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from zeroskip.models.digits import int8_input
-from zeroskip.models.mlp_io import load_qmodel, load_weights, save_qmodel
-from zeroskip.models.quantize import int8_forward
+from zeroskip.nn.digits import int8_input
+from zeroskip.nn.mlp_io import load_qmodel, load_weights, save_qmodel
+from zeroskip.nn.quantize import int8_forward
 
 
 def _npz(tmp_path, name="w.npz", **arrays):

@@ -9,7 +9,7 @@ zero exactly ``round(level · size)`` weights of smallest magnitude in every lay
 
 import numpy as np
 
-from .codecs import prune_nm, prune_unstructured
+from ..models.codecs import prune_nm, prune_unstructured
 
 __all__ = ["PRUNING_VARIANTS", "NM_VARIANTS", "UNSTRUCTURED_VARIANTS", "pruning_masks"]
 

@@ -1,6 +1,6 @@
 """``zeroskip demo``: a real pruned network on the generated hardware.
 
-The digits classifier (64 → 128 → 64 → 10, :mod:`zeroskip.models.variants`) is trained, pruned
+The digits classifier (64 → 128 → 64 → 10, :mod:`zeroskip.nn.variants`) is trained, pruned
 (2:4, 1:4, and unstructured 50/75/90%) and quantised to int8. The dense, 2:4 and 1:4 models
 run the whole test split through the RTL of engines with the same R×C multipliers (dense,
 ``sparsity = 2:4``, ``sparsity = 1:4``), layer by layer with the output stage on the device,
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .demo_report import demo_markdown, demo_pngs, print_summary
-from .outputs import write_files_atomically
+from ..files import write_files_atomically
 
-__all__ = ["run_demo", "HARDWARE_VARIANTS", "TOGGLE_IMAGES", "QUICK_IMAGES"]
+__all__ = ["run_demo", "ENGINE_SPARSITY", "TOGGLE_IMAGES", "QUICK_IMAGES"]
 
-# Pruned variants with an engine of their own: variant -> the engine's sparsity.
-HARDWARE_VARIANTS = {"dense": "dense", "2:4": "2:4", "1:4": "1:4"}
+# The variants that run on an engine of their own: variant -> that engine's sparsity.
+ENGINE_SPARSITY = {"dense": "dense", "2:4": "2:4", "1:4": "1:4"}
 # Images per waveform run (a waveform of a whole layer over 360 images is hundreds of MB).
 TOGGLE_IMAGES = 16
 QUICK_IMAGES = 24
@@ -56,8 +56,8 @@ def task_label(cfg):
 def _storage(cfg, qmodel):
     """Stored bits per weight of the whole network in each weight format this model fits,
     as the engine's weights stream carries them (metadata and fold padding included)."""
-    from .flows import weight_stream_report
-    from .models.codecs import prune_nm
+    from ..gemm_check import weight_stream_report
+    from ..models.codecs import prune_nm
 
     out = {}
     for fmt in STORAGE_FORMATS:
@@ -78,13 +78,13 @@ def _storage(cfg, qmodel):
 
 
 def user_model(path, split):
-    """A :class:`~zeroskip.models.quantize.QuantizedMLP` from a user's file: a saved model, or
+    """A :class:`~zeroskip.nn.quantize.QuantizedMLP` from a user's file: a saved model, or
     int8 / float weights (``.npz`` w0, w1, ... or one-layer ``.npy``), calibrated on the
     training images. Raises ``ValueError``/``TypeError`` naming what is wrong."""
-    from .models.digits import int8_input
-    from .models.mlp_io import load_qmodel, load_weights
-    from .models.quantize import calibrate, quantize_mlp
-    from .models.variants import int8_accuracy
+    from .digits import int8_input
+    from .mlp_io import load_qmodel, load_weights
+    from .quantize import calibrate, quantize_mlp
+    from .variants import int8_accuracy
 
     path = Path(path)
     if not path.is_file():
@@ -113,10 +113,10 @@ def run_demo(cfg, output, *, simulator="verilator", build_root=None, quick=False
     Returns True when every RTL result equals the model's."""
     from tqdm import tqdm
 
-    from .models.digits import digits_split, int8_input
-    from .models.mlp import predict
-    from .models.mlp_io import save_qmodel
-    from .models.variants import train_variants
+    from .digits import digits_split, int8_input
+    from .mlp import predict
+    from .mlp_io import save_qmodel
+    from .variants import train_variants
 
     if not cfg.output_stage:
         raise ValueError("the demo needs a configuration with output_stage = true (hidden "
@@ -142,7 +142,7 @@ def run_demo(cfg, output, *, simulator="verilator", build_root=None, quick=False
     x, labels = int8_input(split.x_test[:count]), split.y_test[:count]
     x_toggles = x[:min(TOGGLE_IMAGES, count)]
 
-    hardware = dict(HARDWARE_VARIANTS)
+    hardware = dict(ENGINE_SPARSITY)
     if "user" in models:
         hardware["user"] = "dense"
     workdir = output / "work"
@@ -226,9 +226,9 @@ def run_demo(cfg, output, *, simulator="verilator", build_root=None, quick=False
 def _synthesis(cfg, hardware, *, progress, target="ecp5", device="LFE5U-85F", pnr=True):
     """Area (and with ``pnr`` fmax) of each hardware variant's engine, by default on ECP5-85
     through nextpnr, run as sweep jobs so results are cached by configuration."""
-    from .synth.grid import Job
-    from .synth.sweep import default_cache_dir, run_jobs
-    from .synth.sweep_report import retry_note
+    from ..synth.grid import Job
+    from ..synth.sweep import default_cache_dir, run_jobs
+    from ..synth.sweep_report import retry_note
 
     names = [n for n in hardware if n != "user"]
     jobs = [Job(cfg.replace(sparsity=hardware[n]).to_dict(), target, device, True,

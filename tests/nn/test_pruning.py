@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from zeroskip.models.codecs import check_nm
-from zeroskip.models.mlp import init_weights
-from zeroskip.models.pruning import NM_VARIANTS, UNSTRUCTURED_VARIANTS, pruning_masks
+from zeroskip.nn.mlp import init_weights
+from zeroskip.nn.pruning import NM_VARIANTS, UNSTRUCTURED_VARIANTS, pruning_masks
 
 
 @pytest.mark.parametrize("variant", NM_VARIANTS)

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from zeroskip.models.codecs import check_nm
-from zeroskip.models.mlp import FloatMLP
-from zeroskip.models.pruning import NM_VARIANTS, UNSTRUCTURED_VARIANTS
-from zeroskip.models.quantize import QuantizedMLP
-from zeroskip.models.variants import VARIANTS, train_variants
+from zeroskip.nn.mlp import FloatMLP
+from zeroskip.nn.pruning import NM_VARIANTS, UNSTRUCTURED_VARIANTS
+from zeroskip.nn.quantize import QuantizedMLP
+from zeroskip.nn.variants import VARIANTS, train_variants
 
 
 def test_every_variant_is_there(digits_variants):
