@@ -17,16 +17,32 @@ import math
 
 import numpy as np
 
-__all__ = ["requantize", "quantize_multiplier", "check_requant_params"]
+__all__ = ["requantize", "quantize_multiplier", "check_requant_params", "check_requant"]
 
 
 def check_requant_params(multiplier, shift, *, mult_width, max_shift):
     """Raise ``ValueError`` naming the parameter and its allowed range."""
     if not isinstance(multiplier, (int, np.integer)) or not 0 <= multiplier < (1 << mult_width):
         raise ValueError(f"requant multiplier must be an integer in [0, {(1 << mult_width) - 1}] "
-                         f"(mult_width {mult_width}), not {multiplier!r}")
+                         f"(requant_mult_width={mult_width}), not {multiplier!r}")
     if not isinstance(shift, (int, np.integer)) or not 0 <= shift <= max_shift:
-        raise ValueError(f"requant shift must be an integer in [0, {max_shift}], not {shift!r}")
+        raise ValueError(f"requant shift must be an integer in [0, {max_shift}] "
+                         f"(acc_width + requant_mult_width - 1), not {shift!r}")
+
+
+def check_requant(cfg, requant):
+    """Raise ``ValueError`` unless ``requant`` (``(multiplier, shift, relu)``, or ``None`` for
+    raw accumulators) can run on ``cfg``'s output stage; the message names the parameter and
+    its allowed range."""
+    if requant is None:
+        return
+    if not cfg.output_stage:
+        raise ValueError("requant needs a configuration with output_stage = true")
+    multiplier, shift, relu = requant
+    check_requant_params(multiplier, shift, mult_width=cfg.requant_mult_width,
+                         max_shift=cfg.requant_max_shift)
+    if not isinstance(relu, (bool, int, np.integer)) or relu not in (0, 1):
+        raise ValueError(f"requant relu must be true or false, not {relu!r}")
 
 
 def requantize(acc, multiplier, shift, *, relu=False, out_width=8):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from ..files import write_files_atomically
 
-__all__ = ["CACHE_FORMAT", "SweepResult", "cache_key", "default_cache_dir", "design_digest",
-           "run_jobs", "run_synthesis_job", "tool_versions"]
+__all__ = ["CACHE_FORMAT", "SweepOutcome", "SweepResult", "cache_key", "default_cache_dir",
+           "design_digest", "run_jobs", "run_sweep", "run_synthesis_job", "tool_versions"]
 
 # Bump when the stored result's layout changes, so old entries stop matching.
 CACHE_FORMAT = 2
@@ -215,3 +215,57 @@ def run_jobs(jobs, *, cache_dir=None, n_workers=None, scheduler=None, progress=T
     finally:
         bar.close()
     return SweepResult(results, keys, cached)
+
+
+class SweepOutcome:
+    """A finished sweep: ``rows`` (:func:`~zeroskip.synth.sweep_report.rows_from_results`),
+    the ``summary`` dict, the output ``files`` (``{file name: text or PNG bytes}``) and the
+    ``failed`` and ``retried`` rows."""
+
+    def __init__(self, rows, summary, files):
+        self.rows = rows
+        self.summary = summary
+        self.files = files
+        self.failed = [r for r in rows if r["status"] != "ok"]
+        self.retried = [r for r in rows if r["retries"]]
+
+    @property
+    def errors(self):
+        """Rows whose job failed for another reason than a design that does not fit."""
+        return [r for r in self.rows if r["status"] == "error"]
+
+    def messages(self):
+        """One line per failed job and per job a tool retry rescued."""
+        lines = [f"{r['status']}: {r['target']} {r['device'] or ''} {r['rows']}x{r['cols']} "
+                 f"{r['variant']}: {r['error']}" for r in self.failed]
+        lines += [f"retried: {r['target']} {r['device'] or ''} {r['rows']}x{r['cols']} "
+                  f"{r['variant']}: {r['retries']} (ran again once)" for r in self.retried]
+        return lines
+
+    def summary_line(self):
+        s = self.summary
+        return (f"{s['jobs']} jobs: {s['computed']} computed, {s['cached']} cached, "
+                f"{s['failed']} failed, {s['skipped']} combinations skipped")
+
+
+def run_sweep(jobs, skipped, *, cache_dir=None, n_workers=None, scheduler=None,
+              progress=True, plots=True):
+    """Run the ``jobs`` of an expanded grid (:func:`~zeroskip.synth.grid.expand_grid`, which
+    also gives the ``skipped`` combinations) and return a :class:`SweepOutcome` with the rows,
+    the summary and the CSV, JSON and plot files. Raises ``OSError`` if the workers or the
+    Dask scheduler fail (results finished before are in the cache)."""
+    from .sweep_report import plot_pngs, rows_from_results, sweep_csv, sweep_json
+
+    job_dicts = [job.to_dict() for job in jobs]
+    result = run_jobs(job_dicts, cache_dir=cache_dir, n_workers=n_workers,
+                      scheduler=scheduler, progress=progress)
+    rows = rows_from_results(job_dicts, result)
+    summary = {"jobs": len(jobs), "computed": result.computed, "cached": result.cached,
+               "failed": sum(r["status"] != "ok" for r in rows),
+               "retried": sum(bool(r["retries"]) for r in rows), "skipped": len(skipped),
+               "skipped_reasons": [{"values": s.values, "reason": s.reason} for s in skipped],
+               "scheduler": scheduler, "cache": str(cache_dir) if cache_dir else None}
+    files = {"sweep.csv": sweep_csv(rows), "sweep.json": sweep_json(rows, summary)}
+    if plots:
+        files.update(plot_pngs(rows))
+    return SweepOutcome(rows, summary, files)

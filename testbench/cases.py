@@ -135,19 +135,16 @@ def case_operands(cfg, case):
 
 
 def check_case(cfg, case):
-    """Raise ``ValueError`` if ``case`` cannot run on ``cfg`` (requant parameters, operands),
-    before any simulator starts."""
-    from zeroskip.models.requant import check_requant_params
+    """Raise ``ValueError`` if ``case`` cannot run on ``cfg`` (dimensions beyond
+    ``dim_width``, requant parameters, operands), before any simulator starts."""
+    from zeroskip.config import ConfigError
+    from zeroskip.models.requant import check_requant
 
-    if case.requant is not None:
-        if not cfg.output_stage:
-            raise ValueError(f"case {case.name}: requant needs a configuration with "
-                             f"output_stage = true")
-        mult, shift, relu = case.requant
-        check_requant_params(mult, shift, mult_width=cfg.requant_mult_width,
-                             max_shift=cfg.requant_max_shift)
-        if not isinstance(relu, (bool, int)) or relu not in (0, 1):
-            raise ValueError(f"requant relu must be true or false, not {relu!r}")
+    try:
+        cfg.check_gemm(case.m, case.k, case.n)
+    except ConfigError as e:
+        raise ValueError(f"case {case.name}: {e}") from None
+    check_requant(cfg, case.requant)
     if case.operands is not None:
         case_operands(cfg, case)
 

@@ -11,11 +11,23 @@ from .conftest import require_simulator
 
 
 def test_help_on_every_command(capsys):
-    for argv in (["--help"], ["generate", "--help"], ["sim", "--help"], ["demo", "--help"]):
+    from zeroskip.commands import COMMANDS
+
+    names = [command.NAME for command in COMMANDS]
+    assert names == ["generate", "sim", "demo", "synth", "sweep"]
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    top = " ".join(capsys.readouterr().out.split())
+    for command in COMMANDS:
+        assert f"{command.NAME} {command.HELP}" in top
         with pytest.raises(SystemExit) as e:
-            main(argv)
+            main([command.NAME, "--help"])
         assert e.value.code == 0
-        assert "usage: zeroskip" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: zeroskip {command.NAME}")
+        assert " ".join(command.DESCRIPTION.replace("%%", "%").split()[:4]) in \
+            " ".join(out.split())
 
 
 def test_generate_writes_verilog_and_config(tmp_path, capsys):
@@ -54,8 +66,8 @@ def test_config_file_with_flag_override(tmp_path):
     (["generate", "--acc-width", "8"], "acc_width must be between 16 and 48, not 8"),
     (["generate", "--bogus", "1"], "unrecognized arguments: --bogus"),
     (["sim", "--gemm", "1,2"], "expected M,K,N (three integers), not '1,2'"),
-    (["sim", "--gemm", "1,0,2"], "--gemm K must be between 1 and 65535"),
-    (["sim", "--gemm", "70000,1,1"], "--gemm M must be between 1 and 65535"),
+    (["sim", "--gemm", "1,0,2"], "--gemm: K must be between 1 and 65535 (dim_width=16), not 0"),
+    (["sim", "--gemm", "70000,1,1"], "--gemm: M must be between 1 and 65535"),
     (["sim", "--gemm", "2,2,2", "--stall", "1.5"], "expected a probability in [0, 1)"),
     (["sim", "--gemm", "2,2,2", "--seed", "-3"], "expected a non-negative integer"),
     (["sim", "--gemm", "2,2,2", "--simulator", "vcs"], "invalid choice: 'vcs'"),
@@ -81,14 +93,16 @@ def test_config_file_with_flag_override(tmp_path):
     (["sim", "--gemm", "2,2,2", "--requant", "5"], "expected MULT,SHIFT (two integers), not '5'"),
     (["sim", "--gemm", "2,2,2", "--requant", "5,x"], "expected MULT,SHIFT (two integers)"),
     (["sim", "--gemm", "2,2,2", "--requant", "5,3"],
-     "--requant needs an engine with an output stage (--output-stage true)"),
+     "--requant: requant needs a configuration with output_stage = true"),
     (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--requant", "65536,3"],
-     "--requant MULT must be between 0 and 65535 (requant_mult_width=16), not 65536"),
+     "--requant: requant multiplier must be an integer in [0, 65535] "
+     "(requant_mult_width=16), not 65536"),
     (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--requant=-1,3"],
-     "--requant MULT must be between 0 and 65535"),
+     "--requant: requant multiplier must be an integer in [0, 65535]"),
     (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--requant-mult-width", "8",
       "--requant", "5,40"],
-     "--requant SHIFT must be between 0 and 39 (acc_width + requant_mult_width - 1), not 40"),
+     "--requant: requant shift must be an integer in [0, 39] "
+     "(acc_width + requant_mult_width - 1), not 40"),
     (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--relu"],
      "--relu needs --requant MULT,SHIFT"),
 ])

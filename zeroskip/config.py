@@ -10,6 +10,7 @@ add fields here with defaults that keep existing configurations valid.
 import dataclasses
 import hashlib
 import json
+import operator
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -200,6 +201,20 @@ class ZeroskipConfig:
     def max_dim(self):
         """Largest M, K or N a command can carry."""
         return (1 << self.dim_width) - 1
+
+    def check_gemm(self, m, k, n, *, allow_empty=True):
+        """Raise :class:`ConfigError` unless a command for ``C[m×n] = A[m×k] · W[k×n]`` fits
+        the command fields (``dim_width``); ``allow_empty=False`` also rejects 0 (which the
+        engine accepts and ignores)."""
+        lo = 0 if allow_empty else 1
+        for name, value in zip("MKN", (m, k, n)):
+            try:
+                ok = not isinstance(value, bool) and lo <= operator.index(value) <= self.max_dim
+            except TypeError:
+                ok = False
+            if not ok:
+                raise ConfigError(f"{name} must be between {lo} and {self.max_dim} "
+                                  f"(dim_width={self.dim_width}), not {value!r}")
 
     def operand_range(self, which):
         """``(lo, hi)`` inclusive range of ``"act"``, ``"weight"`` or ``"acc"`` values."""

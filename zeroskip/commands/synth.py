@@ -1,0 +1,61 @@
+"""``zeroskip synth``: one engine through Yosys (and nextpnr) for an FPGA target."""
+
+import sys
+from pathlib import Path
+
+from ..files import check_output_dir, write_files_atomically
+from ..synth.targets import TARGETS
+from .options import EXIT_FAILED, UsageError, add_config_flags, config_from_args
+
+NAME = "synth"
+HELP = "synthesise for an FPGA target: LUTs, FFs, DSPs, fmax"
+DESCRIPTION = ("Synthesise the engine with Yosys for TARGET and write DIR/report.json and "
+               "DIR/report.md (resources in total and per PE, row, decoder; logic depth). "
+               "With --pnr, place and route it inside an out-of-context wrapper with nextpnr "
+               "and report fmax and utilisation. Tool scripts, logs and netlists go to "
+               "DIR/work.")
+
+
+def add_arguments(parser):
+    add_config_flags(parser)
+    devices = "; ".join(f"{name}: {', '.join(t.devices)} (default {t.default_device})"
+                        for name, t in TARGETS.items() if t.devices)
+    parser.add_argument("--target", required=True, choices=tuple(TARGETS))
+    parser.add_argument("--device", metavar="D", help=f"device of the target ({devices})")
+    parser.add_argument("--no-dsp", action="store_true",
+                        help="do not map multipliers to DSP blocks")
+    parser.add_argument("--no-booth", action="store_true",
+                        help="map LUT multipliers with Yosys' default array instead of "
+                             "radix-4 Booth (for comparison)")
+    parser.add_argument("--pnr", action="store_true",
+                        help="place and route with nextpnr for fmax (ice40, ecp5)")
+    parser.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
+
+
+def run(args):
+    from ..synth import (DesignDoesNotFit, NextpnrError, YosysError, report_json,
+                         report_markdown, resolve_target, synthesize)
+
+    cfg = config_from_args(args)
+    try:
+        resolve_target(args.target, args.device, pnr=args.pnr)
+    except ValueError as e:
+        raise UsageError(f"zeroskip synth: {e}") from None
+    out = args.output
+    check_output_dir(out)
+    work = out / "work"
+    try:
+        report = synthesize(cfg, args.target, device=args.device, dsp=not args.no_dsp,
+                            booth=not args.no_booth, pnr=args.pnr, workdir=work)
+    except DesignDoesNotFit as e:
+        print(f"zeroskip synth: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except (YosysError, NextpnrError) as e:
+        print(f"zeroskip synth: {e}\n(logs in {work})", file=sys.stderr)
+        return EXIT_FAILED
+    files = {out / "report.json": report_json(report), out / "report.md": report_markdown(report)}
+    write_files_atomically(files)
+    print(report_markdown(report), end="")
+    for path in files:
+        print(path)
+    return 0
