@@ -25,7 +25,7 @@ def main():
     add_simulation_options(parser, "decoding")
     args = parser.parse_args()
     s = args.size
-    base = ZeroskipConfig(rows=s, cols=s)
+    base = ZeroskipConfig(rows=s, cols=s, output_stage=False)
     shapes = [(s, 8 * s, 8 * s), (32 * s, 8 * s, 8 * s)]
     build = args.build_dir.resolve()
 

@@ -34,7 +34,8 @@ def wire_bits_per_weight(cfg, w):
 def measure(rng):
     results = []
     for width in (8, 4):
-        cfg = ZeroskipConfig(rows=LANES, cols=LANES, weight_width=width, act_width=width)
+        cfg = ZeroskipConfig(rows=LANES, cols=LANES, weight_width=width, act_width=width,
+                             output_stage=False)
         lo, hi = cfg.operand_range("weight")
         dense = rng.integers(lo, hi, (K, N), endpoint=True)
         dense[dense == 0] = hi  # every weight non-zero before sparsifying

@@ -33,7 +33,8 @@ def main():
         case = GemmCase(8 * args.size, 4 * args.size, 4 * args.size, seed=11, act_zeros=zeros)
         runs = {}
         for gating in (True, False):
-            cfg = ZeroskipConfig(rows=args.size, cols=args.size, zero_gating=gating)
+            cfg = ZeroskipConfig(rows=args.size, cols=args.size, zero_gating=gating,
+                                 output_stage=False)
             report, toggles = measure_activity(cfg, case, simulator=args.simulator,
                                                build_root=args.build_dir.resolve())
             assert report["passed"], report["error"]

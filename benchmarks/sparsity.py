@@ -28,7 +28,7 @@ def main():
     rows = []
     dense_cycles = None
     for sparsity in ("dense",) + PATTERNS:
-        cfg = ZeroskipConfig(rows=args.size, cols=args.size, sparsity=sparsity)
+        cfg = ZeroskipConfig(rows=args.size, cols=args.size, sparsity=sparsity, output_stage=False)
         reports, _ = simulate(cfg, [case], simulator=args.simulator,
                               build_root=args.build_dir.resolve(), run_name="sparsity")
         r = reports[0]

@@ -28,7 +28,7 @@ def table(header, rows):
 def cycles_vs_scalesim(build_root, quick):
     results = []
     for size in ((4, 8) if quick else (4, 8, 16)):
-        cfg = ZeroskipConfig(rows=size, cols=size)
+        cfg = ZeroskipConfig(rows=size, cols=size, output_stage=False)
         long_m = 4 * (2 * size)
         shapes = [(long_m, 4 * size, 4 * size), (2 * long_m, 3 * size + 1, 2 * size + 3),
                   (long_m, size, size), (size, 4 * size, 4 * size), (1, 2 * size, 2 * size)]
@@ -48,7 +48,7 @@ def cycles_vs_scalesim(build_root, quick):
 
 
 def utilization_vs_m(build_root, quick):
-    cfg = ZeroskipConfig(rows=8, cols=8)
+    cfg = ZeroskipConfig(rows=8, cols=8, output_stage=False)
     ms = (8, 32, 128) if quick else (1, 8, 16, 32, 64, 128, 256, 512)
     cases = [GemmCase(m, 64, 64, seed=m) for m in ms]
     reports, _ = simulate(cfg, cases, simulator="verilator", build_root=build_root,
@@ -62,7 +62,7 @@ def utilization_vs_m(build_root, quick):
 def generation_time(quick):
     out = []
     for size in ((8, 32) if quick else (8, 16, 32, 64)):
-        cfg = ZeroskipConfig(rows=size, cols=size)
+        cfg = ZeroskipConfig(rows=size, cols=size, output_stage=False)
         t0 = time.perf_counter()
         text = generate_verilog(cfg)
         out.append({"array": f"{size}x{size}", "seconds": round(time.perf_counter() - t0, 2),
@@ -74,7 +74,7 @@ def simulator_speed(build_root):
     """Wall time of the same 16x16 GEMM on both simulators. A trivial 1x1x1 run on the cached
     build measures each simulator's fixed cost (start-up, cocotb, Python), which is
     subtracted so the ratio compares simulation speed proper."""
-    cfg = ZeroskipConfig(rows=16, cols=16)
+    cfg = ZeroskipConfig(rows=16, cols=16, output_stage=False)
     case = GemmCase(128, 64, 64, seed=1)
     out = {}
     for sim in ("icarus", "verilator"):

@@ -88,7 +88,7 @@ def main():
     print(header)
     for size, weight_format, gating in cases(args.sizes, args.formats, args.ungated):
         cfg = ZeroskipConfig(rows=size, cols=size, act_width=8, weight_width=8,
-                             zero_gating=gating, weight_format=weight_format)
+                             zero_gating=gating, weight_format=weight_format, output_stage=False)
         for flow in args.flows:
             options = dict(FLOWS[flow])
             if not args.pnr:

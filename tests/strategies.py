@@ -69,6 +69,8 @@ def configurations(draw, *, max_size=64, max_acc_depth=65536):
     if draw(st.booleans()):
         fields.update(output_stage=True, out_width=draw(st.integers(2, min(16, acc_width))),
                       requant_mult_width=draw(st.integers(1, 32)))
+    else:
+        fields["output_stage"] = False
     return ZeroskipConfig(**fields)
 
 

@@ -92,7 +92,7 @@ def test_config_file_with_flag_override(tmp_path):
       "--acc-width", "8", "--out-width", "9"], "out_width must be at most acc_width (8)"),
     (["sim", "--gemm", "2,2,2", "--requant", "5"], "expected MULT,SHIFT (two integers), not '5'"),
     (["sim", "--gemm", "2,2,2", "--requant", "5,x"], "expected MULT,SHIFT (two integers)"),
-    (["sim", "--gemm", "2,2,2", "--requant", "5,3"],
+    (["sim", "--gemm", "2,2,2", "--output-stage", "false", "--requant", "5,3"],
      "--requant: requant needs a configuration with output_stage = true"),
     (["sim", "--gemm", "2,2,2", "--output-stage", "true", "--requant", "65536,3"],
      "--requant: requant multiplier must be an integer in [0, 65535] "

@@ -7,8 +7,9 @@ from zeroskip.config import ConfigError, ZeroskipConfig, default_config, load_co
 
 def test_defaults_and_derived():
     cfg = ZeroskipConfig()
-    assert (cfg.rows, cfg.cols, cfg.acc_width) == (4, 4, 32)
-    assert cfg.multipliers == 16
+    assert (cfg.rows, cfg.cols, cfg.acc_width) == (8, 8, 32)
+    assert cfg.output_stage and cfg.zero_gating
+    assert cfg.multipliers == 64
     assert cfg.operand_range("act") == (-128, 127)
     assert cfg.replace(act_signed=False, weight_signed=False).acc_signed is False
     assert cfg.replace(act_signed=False).operand_range("act") == (0, 255)
@@ -73,9 +74,12 @@ def test_json_round_trip_and_digest():
     assert cfg.digest() != cfg.replace(rows=4).digest()
 
 
-def test_embedded_default_is_valid():
-    cfg = default_config()
-    assert cfg.rows == 8 and cfg.cols == 8
+def test_one_default():
+    """The field defaults are the default configuration: the demo's, and what every command
+    starts from without --config."""
+    assert default_config() == ZeroskipConfig() == load_config()
+    assert (default_config().rows, default_config().cols) == (8, 8)
+    assert default_config().output_stage
 
 
 def test_parameter_table_covers_every_field():
@@ -95,13 +99,13 @@ def test_configuration_doc_is_generated_from_the_root():
 
 def test_output_stage_fields():
     cfg = ZeroskipConfig()
-    assert (cfg.output_stage, cfg.out_width, cfg.requant_mult_width) == (False, 8, 16)
+    assert (cfg.output_stage, cfg.out_width, cfg.requant_mult_width) == (True, 8, 16)
     assert cfg.requant_max_shift == 32 + 16 - 1
     assert ZeroskipConfig(acc_width=48, requant_mult_width=32).requant_max_shift == 79
     # Requantised results travel in the accumulator lanes: out_width must fit them, but only
     # when the stage exists.
     narrow = dict(act_width=2, weight_width=2, acc_width=4, out_width=8)
-    assert ZeroskipConfig(**narrow).out_width == 8
+    assert ZeroskipConfig(**narrow, output_stage=False).out_width == 8
     with pytest.raises(ConfigError, match=r"out_width must be at most acc_width \(4\) with "
                                           r"output_stage.*not 8"):
         ZeroskipConfig(**narrow, output_stage=True)

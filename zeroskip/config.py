@@ -13,7 +13,6 @@ import json
 import operator
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 
 from .verilog_names import VERILOG_KEYWORDS
 
@@ -61,8 +60,8 @@ class ZeroskipConfig:
     """
 
     name: str = _param("zeroskip_gemm", "Verilog module name and output file stem (an identifier)")
-    rows: int = _param(4, "array rows R: K positions held per weight fold", lo=1, hi=64)
-    cols: int = _param(4, "array columns C: output columns per N fold", lo=1, hi=64)
+    rows: int = _param(8, "array rows R: K positions held per weight fold", lo=1, hi=64)
+    cols: int = _param(8, "array columns C: output columns per N fold", lo=1, hi=64)
     act_width: int = _param(8, "activation width in bits", lo=2, hi=16)
     weight_width: int = _param(8, "weight width in bits", lo=2, hi=16)
     acc_width: int = _param(32, "accumulator width in bits (results wrap modulo 2**acc_width)",
@@ -89,7 +88,7 @@ class ZeroskipConfig:
                                     "a fold covers rows*M/N K positions (implies weight_format "
                                     "nm with that pattern; N must divide rows)",
                            choices=SPARSITIES)
-    output_stage: bool = _param(False, "hardware requantisation + optional ReLU after the "
+    output_stage: bool = _param(True, "hardware requantisation + optional ReLU after the "
                                        "accumulators (per-command multiplier, shift, ReLU; see "
                                        "docs/architecture.md)")
     out_width: int = _param(8, "saturation width of requantised results (at most acc_width "
@@ -305,9 +304,10 @@ def load_config(path=None, overrides=None):
 
 
 def default_config():
-    """The embedded default configuration (``zeroskip/default.toml``)."""
-    text = resources.files("zeroskip").joinpath("default.toml").read_text()
-    return ZeroskipConfig.from_dict(tomllib.loads(text), source="embedded default.toml")
+    """The default configuration: every field at its default (8×8 int8 with int32
+    accumulators, zero-gating and the output stage on). The field defaults are its only
+    definition; ``zeroskip demo`` and every command without ``--config`` start from it."""
+    return ZeroskipConfig()
 
 
 def config_reference_markdown():

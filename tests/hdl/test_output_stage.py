@@ -143,15 +143,22 @@ def test_random(config_name):
 
 
 def test_latency_matches_cycle_model():
+    """The latency the cycle model adds for the stage is the one measured here: a row fed in
+    cycle 0 comes out with valid_out in cycle ``output_stage_latency``; and the component's
+    ``latency`` property, which the engine sizes its FIFO with, says the same."""
     for cfg in CONFIGS.values():
-        _, _, latency = simulate(cfg, [])
-        assert latency == output_stage_latency(cfg)
-    assert output_stage_latency(ZeroskipConfig()) == 0
+        lo, hi = cfg.operand_range("acc")
+        vector = ([hi] * cfg.cols, 1, 0, 1, 0, 1)
+        outputs, valid_cycles, latency = simulate(cfg, [vector])
+        assert len(outputs) == 1
+        assert valid_cycles == [output_stage_latency(cfg)] == [latency]
+    assert output_stage_latency(ZeroskipConfig(output_stage=False)) == 0
 
 
 @pytest.mark.filterwarnings("ignore:.*created but never used")
 def test_out_width_must_fit_accumulator_lanes():
-    cfg = ZeroskipConfig(act_width=2, weight_width=2, acc_width=4)  # output_stage off: allowed
+    # Without the stage such a configuration is valid; the stage itself refuses it.
+    cfg = ZeroskipConfig(act_width=2, weight_width=2, acc_width=4, output_stage=False)
     with pytest.raises(ValueError, match=r"out_width \(8\) must not exceed acc_width \(4\)"):
         OutputStage(cfg)
 
@@ -162,7 +169,7 @@ def test_engine_without_stage_has_none():
     from zeroskip.hdl.layouts import command_layout
     from zeroskip.hdl.verilog import generate_verilog
 
-    cfg = ZeroskipConfig(rows=2, cols=2)
+    cfg = ZeroskipConfig(rows=2, cols=2, output_stage=False)
     assert "requant" not in generate_verilog(cfg)
     assert list(dict(command_layout(cfg).members)) == ["m", "k", "n"]
     with_stage = cfg.replace(output_stage=True)

@@ -104,5 +104,6 @@ def test_bad_model_files_are_named(tmp_path, digits_variants):
         load_qmodel(_npz(tmp_path, **{**arrays, "format": np.array("other")}))
     with pytest.raises(ValueError, match=r"act_scales must have shape \(3,\), found \(2,\)"):
         load_qmodel(_npz(tmp_path, **{**arrays, "act_scales": np.ones(2)}))
-    with pytest.raises(ValueError, match=r"requant shift must be an integer in \[0, 47\] \(acc_width \+ requant_mult_width - 1\), not 48"):
+    with pytest.raises(ValueError, match=r"requant shift must be an integer in \[0, 47\] "
+                                         r"\(acc_width \+ requant_mult_width - 1\), not 48"):
         load_qmodel(_npz(tmp_path, **{**arrays, "requant_shift": np.array([48, 20])}))

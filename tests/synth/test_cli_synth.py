@@ -8,8 +8,8 @@ import pytest
 from zeroskip.cli import main
 from zeroskip.synth import YosysError
 
-SMALL = ["--rows", "2", "--cols", "2", "--act-width", "4", "--weight-width", "4",
-         "--acc-width", "16"]
+SMALL = ["--rows", "2", "--cols", "2", "--output-stage", "false", "--act-width", "4",
+         "--weight-width", "4", "--acc-width", "16"]
 
 
 def test_help_lists_targets_and_devices(capsys):

