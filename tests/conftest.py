@@ -42,3 +42,17 @@ def in_tmp_cwd(tmp_path, monkeypatch):
 
 def has_iverilog():
     return shutil.which("iverilog") is not None
+
+
+def one_line_error(capsys, *fragments):
+    """The captured stderr, checked to be one line holding every fragment."""
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def file_tree(path):
+    """Every path below ``path``, relative and sorted: to show that nothing was written."""
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))

@@ -1,7 +1,6 @@
-"""``zeroskip sweep``: grid parsing and its errors, the Pareto front, rows and cache keys
-(pure, fast), and a tiny real sweep (generic target, 1-bit-wide-ish engines of 1 and 2 rows,
-gating on and off) run by local processes, re-run from the cache, partly changed, and run again
-on a loopback Dask cluster.
+"""Running sweeps: cache keys, a job's errors, and a tiny real sweep (generic target,
+1-bit-wide-ish engines of 1 and 2 rows, gating on and off) run by local processes through the
+command line, re-run from the cache, partly changed, and run again on a loopback Dask cluster.
 
 The local run is a fixture shared by the tests after it (once per session, also under
 pytest-xdist): each job is one Yosys run of ~5-15 s on a loaded 2-core machine.
@@ -15,10 +14,10 @@ import os
 import pytest
 
 from zeroskip.cli import main
-from zeroskip.synth.grid import GridError, Job, expand_grid, load_grid, parse_grid
-from zeroskip.synth.sweep import (SweepResult, cache_key, design_digest, run_jobs,
-                                  run_synthesis_job, tool_versions)
-from zeroskip.synth.sweep_report import COLUMNS, pareto_front, rows_from_results, variant_label
+from zeroskip.synth.grid import Job
+from zeroskip.synth.sweep import (cache_key, design_digest, run_jobs, run_synthesis_job,
+                                  tool_versions)
+from zeroskip.synth.sweep_report import COLUMNS, rows_from_results
 
 # The smallest engines the generator accepts, so that a job is a few seconds of Yosys.
 TINY_GRID = """\
@@ -38,140 +37,8 @@ PNGS = ("area_vs_throughput.png", "area_per_pe.png", "overhead.png")
 
 # Grid files and flags -----------------------------------------------------------------------
 
-def test_grid_file_takes_values_and_lists_with_defaults(tmp_path):
-    path = tmp_path / "g.toml"
-    path.write_text('rows = [4, 8, 4]\nsparsity = ["dense", "2:4"]\nzero_gating = false\n'
-                    'targets = ["ice40:HX8K", "generic"]\n')
-    grid = load_grid(path)
-    assert grid["rows"] == [4, 8] and grid["zero_gating"] == [False]
-    assert grid["targets"] == [("ice40", "hx8k"), ("generic", None)]
-    assert grid["dsp"] == [True] and grid["pnr"] is False
-    # Flags replace the file's key.
-    assert load_grid(path, {"rows": [2]})["rows"] == [2]
-
-
-def test_the_example_grid_expands_to_jobs_on_every_target():
-    from pathlib import Path
-    example = Path(__file__).resolve().parents[2] / "benchmarks" / "grids" / "int8.toml"
-    jobs, skipped = expand_grid(load_grid(example))
-    assert len(jobs) == 60 and {j.target for j in jobs} == {"ice40", "ecp5", "xilinx"}
-    assert all(j.pnr == (j.target != "xilinx") for j in jobs)
-    assert {j.config["sparsity"] for j in jobs} == {"dense", "2:4", "1:4"}
-    assert skipped and all("sparsity" in s.reason or "same configuration" in s.reason
-                           for s in skipped)
-
-
-@pytest.mark.parametrize("values, message", [
-    ({"row": [4]}, "unknown key 'row' in grid; allowed keys: name, rows, cols"),
-    ({"rows": [4, 0]}, "rows values must be between 1 and 64, not 0"),
-    ({"rows": []}, "rows is an empty list"),
-    ({"rows": ["4"]}, "rows takes integers, not '4'"),
-    ({"zero_gating": [1]}, "zero_gating takes true or false, not 1"),
-    ({"sparsity": ["3:4"]}, "sparsity values must be among 'dense', '1:2', '1:4', '2:4', '2:8', "
-                            "'4:8', not '3:4'"),
-    ({"acc_width": [99]}, "acc_width values must be between act_width + weight_width and 48"),
-    ({"targets": ["asic"]}, "targets: target must be one of 'generic', 'ice40', 'ecp5', "
-                            "'xilinx', not 'asic'"),
-    ({"targets": ["ice40:up3k"]}, "targets: device for target 'ice40' must be one of 'up5k', "
-                                  "'hx8k', not 'up3k'"),
-    ({"targets": ["generic:xc7"]}, "targets: target 'generic' takes no device"),
-    ({"pnr": [True]}, "pnr takes true or false, not [True]"),
-    ({"dsp": ["yes"]}, "dsp takes true or false, not 'yes'"),
-])
-def test_bad_grid_values_name_the_key_and_allowed_values(values, message):
-    with pytest.raises(GridError) as e:
-        parse_grid(values)
-    assert message in str(e.value)
-
-
-@pytest.mark.parametrize("text, argv, message", [
-    ("rows = [4]\nbogus = 1\n", [], "unknown key 'bogus' in grid file"),
-    ("rows = [4\n", [], "is not valid TOML"),
-    ("[rows]\nx = 1\n", [], "rows in grid file"),
-    ("rows = [4]\n", ["--rows", "4,x"], "--rows takes comma-separated integers, not 'x'"),
-    ("rows = [4]\n", ["--zero-gating", "maybe"], "--zero-gating takes comma-separated true/false"),
-    ("rows = [4]\n", ["--targets", "generic", "--pnr", "--sparsity", "9:9"],
-     "sparsity values must be among"),
-    ("rows = [1]\nsparsity = '2:4'\n", [], "no valid combination in the grid (1 skipped)"),
-])
-def test_cli_grid_errors_exit_2_and_write_nothing(tmp_path, capsys, text, argv, message):
-    grid = tmp_path / "g.toml"
-    grid.write_text(text)
-    out = tmp_path / "out"
-    assert main(["sweep", str(grid), *argv, "-o", str(out), "--cache",
-                 str(tmp_path / "cache"), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.startswith("zeroskip sweep: ")
-    assert not out.exists() and not (tmp_path / "cache").exists()
-
-
-def test_expansion_skips_invalid_and_duplicate_combinations_with_reasons():
-    grid = parse_grid({"rows": [1, 4], "sparsity": ["dense", "2:4"],
-                       "weight_format": ["dense", "nm"], "targets": ["generic", "ecp5"],
-                       "pnr": True})
-    jobs, skipped = expand_grid(grid)
-    reasons = [s.reason for s in skipped]
-    # rows=1: 2:4 sparsity needs a multiple of 2 rows, nm weights a multiple of 4.
-    assert "sparsity '2:4' needs rows to be a multiple of 2" in " ".join(reasons)
-    assert "nm_pattern '2:4' needs rows to be a multiple of 4" in " ".join(reasons)
-    # rows=4, 2:4: weight_format dense and nm resolve to the same engine.
-    assert sum("same configuration as" in r for r in reasons) == 2
-    configs = {(j.config["rows"], j.config["weight_format"], j.config["sparsity"]) for j in jobs}
-    assert configs == {(1, "dense", "dense"), (4, "dense", "dense"), (4, "nm", "dense"),
-                       (4, "nm", "2:4")}
-    # pnr applies where the target has place and route.
-    assert {(j.target, j.device, j.pnr) for j in jobs} == {("generic", None, False),
-                                                           ("ecp5", "LFE5U-85F", True)}
-    assert len(jobs) == 8
-
 
 # Pareto front, rows, cache keys ----------------------------------------------------------------
-
-@pytest.mark.parametrize("points, front", [
-    ([], []),
-    ([(5, 1)], [0]),
-    # (cost, value): 0 and 2 dominate 1 (costs more, gives less than 2); 3 costs more for more.
-    ([(1, 1), (3, 2), (2, 2), (4, 5)], [0, 2, 3]),
-    # Equal cost: only the better value; equal value: only the cheaper.
-    ([(2, 1), (2, 3), (1, 3)], [2]),
-    # Identical points are both kept.
-    ([(1, 1), (1, 1), (2, 0)], [0, 1]),
-    # Every point a trade-off.
-    ([(3, 3), (1, 1), (2, 2)], [1, 2, 0]),
-])
-def test_pareto_front(points, front):
-    assert pareto_front(points) == front
-
-
-def test_rows_compute_throughput_and_overhead_against_the_ungated_dense_design():
-    jobs = [Job(cfg, "ecp5", "LFE5U-85F", True, True).to_dict() for cfg in (
-        {"rows": 4, "cols": 2, "zero_gating": False},
-        {"rows": 4, "cols": 2, "zero_gating": True, "sparsity": "2:4"},
-        {"rows": 4, "cols": 2, "zero_gating": True, "weight_format": "bitmask"},
-        {"rows": 8, "cols": 2, "zero_gating": True})]
-    from zeroskip import ZeroskipConfig
-    jobs = [{**j, "config": ZeroskipConfig(**j["config"]).to_dict()} for j in jobs]
-    results = [{"status": "ok", "error": None, "report": {"luts": 100, "fmax_mhz": 50.0}},
-               {"status": "ok", "error": None, "report": {"luts": 150, "fmax_mhz": 40.0}},
-               {"status": "does_not_fit", "error": "too big", "report": {"luts": 120}},
-               {"status": "error", "error": "YosysError: boom", "report": None}]
-    rows = rows_from_results(jobs, SweepResult(results, ["k0", "k1", "k2", "k3"], 0))
-    assert all(tuple(r) == COLUMNS for r in rows)
-    base, sparse, bitmask, failed = rows
-    assert (base["variant"], sparse["variant"], bitmask["variant"]) == \
-        ("baseline", "gated + sparse 2:4", "gated + bitmask")
-    # 2:4 sparse: 8 multipliers cover 16 K positions per fold.
-    assert sparse["speedup"] == 2.0 and sparse["macs_per_cycle"] == 16.0
-    assert sparse["gmacs_per_s"] == 16 * 40.0 / 1000 and base["gmacs_per_s"] == 8 * 50.0 / 1000
-    assert sparse["overhead_pct"] == 50.0 and base["overhead_pct"] == 0.0
-    assert sparse["area_per_multiplier"] == 150 / 8
-    # A failed job keeps its row, its error and whatever figures it had.
-    assert bitmask["status"] == "does_not_fit" and bitmask["luts"] == 120
-    assert bitmask["overhead_pct"] is None and bitmask["gmacs_per_s"] is None
-    assert failed["error"] == "YosysError: boom" and failed["luts"] is None
-    assert failed["overhead_pct"] is None  # no 8-row baseline in the sweep
-    assert variant_label({"zero_gating": False, "sparsity": "dense", "weight_format": "nm",
-                          "nm_pattern": "1:4"}) == "nm 1:4"
 
 
 def test_cache_key_changes_with_everything_that_decides_a_result():
@@ -210,8 +77,8 @@ def test_cache_key_follows_the_netlist_wherever_it_changes(monkeypatch, fresh_ve
     """The key hashes the generated Verilog, not a list of source folders: a change that
     alters the netlist from outside hdl/ (here the decoder's bit-buffer size, which the wire
     format module computes) gives a new key, so no stale LUT or fmax figure is served."""
-    from zeroskip import ZeroskipConfig
     import zeroskip.hdl.decoders as decoders
+    from zeroskip import ZeroskipConfig
 
     job = Job(ZeroskipConfig(rows=2, cols=2, weight_format="bitmask").to_dict(), "generic",
               None, True, False).to_dict()

@@ -2,24 +2,10 @@ import numpy as np
 import pytest
 
 from zeroskip import ZeroskipConfig
-from zeroskip.models.cycles import predict_cycles, scalesim_ws_cycles, weight_reload_interval
 from zeroskip.models.folds import fold_sequence
 from zeroskip.models.gemm import gemm_reference, random_operands
 from zeroskip.models.streams import (pack_activations, pack_weights, result_row_count,
                                      unpack_results)
-
-
-def test_fold_order_and_edges():
-    cfg = ZeroskipConfig(rows=2, cols=3, acc_depth=4)
-    folds = fold_sequence(cfg, 5, 3, 4)
-    # m tiles of 4: [0..3], [4]; n folds: [0..2], [3]; k folds: [0..1], [2]
-    assert [(f.m_base, f.n_base, f.k_base) for f in folds] == [
-        (0, 0, 0), (0, 0, 2), (0, 3, 0), (0, 3, 2),
-        (4, 0, 0), (4, 0, 2), (4, 3, 0), (4, 3, 2)]
-    assert [f.k_rows for f in folds[:2]] == [2, 1]
-    assert [f.n_cols for f in folds[1:3]] == [3, 1]
-    assert folds[-1].tile_rows == 1 and folds[-1].last_k and not folds[-1].first_k
-    assert fold_sequence(cfg, 0, 3, 4) == []
 
 
 def _engine_in_numpy(cfg, a, w):
@@ -64,21 +50,3 @@ def test_unpack_rejects_wrong_row_count_and_dirty_lanes():
         unpack_results(cfg, rows, 2, 2, 2)
 
 
-def test_cycle_model_structure():
-    cfg = ZeroskipConfig(rows=4, cols=4)
-    # One fold: R cycles of weight load, M rows, result path.
-    one = predict_cycles(cfg, 10, 4, 4)
-    assert predict_cycles(cfg, 11, 4, 4) == one + 1
-    # Folds with M >= reload interval cost exactly M each: weight loading is hidden.
-    m = 4 * weight_reload_interval(cfg)
-    assert predict_cycles(cfg, m, 8, 4) - predict_cycles(cfg, m, 4, 4) == m
-    # Short folds are bound by the weight reload interval.
-    assert predict_cycles(cfg, 2, 8, 4) - predict_cycles(cfg, 2, 4, 4) == \
-        weight_reload_interval(cfg)
-    assert predict_cycles(cfg, 0, 4, 4) == 0
-
-
-def test_scalesim_formula():
-    cfg = ZeroskipConfig(rows=8, cols=8)
-    assert scalesim_ws_cycles(cfg, 64, 64, 64) == 64 * (16 + 8 + 64 - 2)
-    assert scalesim_ws_cycles(cfg, 1, 9, 9) == 4 * (16 + 8 + 1 - 2)

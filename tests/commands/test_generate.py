@@ -1,0 +1,45 @@
+"""zeroskip generate: Verilog and resolved configuration, deterministic, from flags and TOML."""
+
+import json
+import subprocess
+import sys
+
+from zeroskip.cli import main
+
+from ..conftest import one_line_error
+
+
+def test_generate_writes_verilog_and_config(tmp_path, capsys):
+    assert main(["generate", "--rows", "3", "--cols", "2", "--name", "g32",
+                 "-o", str(tmp_path / "out")]) == 0
+    verilog = (tmp_path / "out" / "g32.v").read_text()
+    config = json.loads((tmp_path / "out" / "g32.json").read_text())
+    assert "module g32(" in verilog and "module g32_pe(" in verilog
+    assert config["rows"] == 3 and config["cols"] == 2 and config["name"] == "g32"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g32.json", "g32.v"]
+
+
+def test_generate_is_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    toml = tmp_path / "c.toml"
+    toml.write_text("rows = 4\ncols = 3\nact_signed = false\n")
+    assert main(["generate", "--config", str(toml), "-o", str(a)]) == 0
+    # A second run in another process must give byte-identical files.
+    subprocess.run([sys.executable, "-m", "zeroskip.cli", "generate", "--config", str(toml),
+                    "-o", str(b)], check=True, capture_output=True)
+    for name in ("zeroskip_gemm.v", "zeroskip_gemm.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+def test_config_file_with_flag_override(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("rows = 4\ncols = 3\n")
+    assert main(["generate", "--config", str(toml), "--cols", "5", "-o", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "zeroskip_gemm.json").read_text())["cols"] == 5
+
+
+def test_generate_rejects_a_keyword_name(tmp_path, capsys):
+    assert main(["generate", "--name", "module", "-o", str(tmp_path / "out")]) == 2
+    one_line_error(capsys, "name must not be a Verilog or SystemVerilog keyword, not "
+                            "'module'")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,98 @@
+"""zeroskip sim: one random GEMM on the RTL, its report, waves, toggles, compressed and sparse engines, the output stage."""
+
+import json
+import os
+
+import pytest
+
+from zeroskip.cli import main
+
+from ..conftest import file_tree, one_line_error, require_simulator
+
+
+def test_sim_reports_measured_figures(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    report_path = tmp_path / "r.json"
+    rc = main(["sim", "--rows", "2", "--cols", "3", "--gemm", "5,7,4", "--seed", "3",
+               "--simulator", "icarus", "--json", str(report_path),
+               "--build-dir", str(tmp_path / "build")])
+    assert rc == 0
+    report = json.loads(report_path.read_text())
+    assert json.loads(capsys.readouterr().out) == report
+    assert report["passed"] is True
+    assert report["cycles"] == report["model_cycles"] > 0
+    assert report["multipliers"] == 6
+    assert report["utilization"] == pytest.approx(5 * 7 * 4 / (6 * report["cycles"]), abs=1e-4)
+    assert report["config"]["rows"] == 2 and report["gemm"] == {"m": 5, "k": 7, "n": 4}
+
+
+@pytest.mark.parametrize("simulator, suffix", [("icarus", ".fst"), ("verilator", ".vcd")])
+def test_sim_waves(simulator, suffix, tmp_path, capsys, in_tmp_cwd):
+    require_simulator(simulator)
+    assert main(["sim", "--rows", "1", "--cols", "2", "--gemm", "2,2,3", "--waves",
+                 "--simulator", simulator, "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["waves"].endswith(suffix)
+    assert os.path.getsize(report["waves"]) > 0
+
+
+def test_sim_compare_gating(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--gemm", "12,4,4", "--act-zeros", "0.5",
+                 "--compare-gating", "--simulator", "icarus",
+                 "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    gated, ungated = report["gated"], report["ungated"]
+    assert report["passed"] and gated["passed"] and ungated["passed"]
+    assert gated["cycles"] == ungated["cycles"] == report["model_cycles"]
+    assert report["gated_over_ungated"] == round(
+        gated["toggles"]["datapath"] / ungated["toggles"]["datapath"], 4)
+    assert 0 < report["gated_over_ungated"] < 1
+    assert report["act_zeros"] == 0.5
+
+
+@pytest.mark.parametrize("weight_format, extra", [("nm", ["--nm-pattern", "1:4"]),
+                                                  ("rle", ["--rle-run-width", "3"])])
+def test_sim_compressed_weights(weight_format, extra, tmp_path, capsys, in_tmp_cwd):
+    require_simulator("verilator")
+    assert main(["sim", "--rows", "4", "--cols", "4", "--gemm", "9,13,7", "--weight-zeros",
+                 "0.5", "--weight-format", weight_format, *extra, "--simulator", "verilator",
+                 "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["predicted_cycles_match"]
+    stream = report["weight_stream"]
+    assert stream["format"] == weight_format and 0 < stream["words"] < stream["dense_words"]
+    # 1:4 pruning on top of the requested 50%: K=13 leaves one short group per column.
+    assert stream["weight_zero_fraction"] >= (0.7 if weight_format == "nm" else 0.5)
+
+
+def test_sim_sparse_engine(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--sparsity", "1:4", "--gemm", "6,21,3",
+                 "--simulator", "icarus", "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["predicted_cycles_match"]
+    assert report["multipliers"] == 4
+    assert report["config"]["weight_format"] == "nm" and report["config"]["nm_pattern"] == "1:4"
+    # 21 K positions in folds of 2·4/1 = 8: 3 K folds instead of 11.
+    assert report["scalesim_ws_cycles"] == 3 * 2 * (2 * 2 + 2 + 6 - 2)
+
+
+def test_sim_output_stage(tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--output-stage", "true", "--gemm",
+                 "6,5,3", "--requant", "300,14", "--relu", "--simulator", "icarus",
+                 "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["predicted_cycles_match"]
+    assert report["requant"] == {"mult": 300, "shift": 14, "relu": True, "out_width": 8}
+    assert report["config"]["output_stage"] is True
+
+
+def test_sim_checks_its_json_path_before_simulating(tmp_path, capsys):
+    (tmp_path / "f").write_text("")
+    assert main(["sim", "--gemm", "1,1,1", "--json", str(tmp_path / "f" / "r.json")]) == 2
+    one_line_error(capsys, "zeroskip sim: --json", "exists and is not a folder")
+    assert main(["sim", "--gemm", "1,1,1", "--build-dir", str(tmp_path / "f")]) == 2
+    one_line_error(capsys, "zeroskip sim: --build-dir", "exists and is not a folder")
+    assert file_tree(tmp_path) == ["f"]
