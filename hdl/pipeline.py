@@ -2,7 +2,7 @@
 
 from amaranth.hdl import Signal
 
-__all__ = ["delay"]
+__all__ = ["delay", "delay_held"]
 
 
 def delay(m, value, cycles, *, name, reset_less=False):
@@ -27,6 +27,8 @@ def delay_held(m, value, zero, cycles, *, name):
     """Delay a zero-flagged value: ``(value, zero)`` delayed by ``cycles`` stages, where a stage
     keeps its old value (clock enable) when the flag entering it is set, so zeros cause no
     switching on the data bits. The pair represents ``0 if zero else value``."""
+    if cycles < 0:
+        raise ValueError(f"cycles must be non-negative, not {cycles!r}")
     for i in range(cycles):
         stage = Signal(value.shape(), name=f"{name}_d{i + 1}", reset_less=True)
         stage_zero = Signal(name=f"{name}_zero_d{i + 1}")

@@ -11,13 +11,23 @@ at the falling edge are the values the next rising edge will see.
 
 Pauses come from generators yielding ``True`` for an idle cycle (source) or a cycle of
 backpressure (sink): :func:`no_pauses`, :func:`random_pauses` or any iterator of booleans.
-A source draws one pause per cycle while it has words left; a sink draws one every cycle.
+A source follows the stream rules of ``amaranth.lib.stream`` and AXI4-Stream: once it offers
+a word it keeps ``valid`` high and the payload unchanged until the word is taken, so it draws
+a pause only in cycles where it could start offering its next word. A sink draws one every
+cycle. :func:`pause_bits` gives the same patterns as arrays, for the stream player.
 """
 
 import itertools
-import random
 
-__all__ = ["StreamSource", "StreamSink", "no_pauses", "random_pauses", "always_paused"]
+import numpy as np
+
+__all__ = ["StreamSource", "StreamSink", "no_pauses", "random_pauses", "always_paused",
+           "pause_bits"]
+
+# Pauses are drawn in blocks from NumPy's generator: a block of n draws is the same sequence
+# whatever the block size, so the cocotb endpoints and the stream player's pause files agree
+# bit for bit.
+_BLOCK = 4096
 
 
 def no_pauses():
@@ -28,11 +38,16 @@ def always_paused():
     return itertools.repeat(True)
 
 
+def pause_bits(probability, seed, count):
+    """The first ``count`` pauses of :func:`random_pauses` as a boolean array."""
+    return np.random.default_rng(seed).random(count) < probability
+
+
 def random_pauses(probability, seed):
-    """Seeded pause pattern: each cycle is a pause with ``probability``."""
-    rng = random.Random(seed)
+    """Seeded pause pattern: each draw is a pause with ``probability``."""
+    rng = np.random.default_rng(seed)
     while True:
-        yield rng.random() < probability
+        yield from (bool(b) for b in rng.random(_BLOCK) < probability)
 
 
 class _StreamPort:
@@ -90,7 +105,9 @@ class StreamSource(_StreamPort):
         transferred = self._offered and self._ready_seen
         if transferred:
             self._sent += 1
-        offer = not self.done and not next(self._pauses)
+        # A word on offer stays on offer until it is taken.
+        offer = (self._offered and not transferred) or \
+            (not self.done and not next(self._pauses))
         if offer:
             self._payload.value = self._words[self._sent]
         if offer != self._offered:

@@ -47,10 +47,11 @@ def check_output_file(path, what):
 
 def write_files_atomically(files):
     """Write ``{path: text or bytes}``: every file is first written to a temporary file beside
-    it, and only when all are written are they renamed into place. On any error the
-    temporaries and the folders this call created are removed, no target file is created or
-    changed, and :class:`OutputError` says which path failed and why."""
-    staged, created = [], []
+    it, and only when all are written are they renamed into place, each existing target
+    moved aside first so that it can be put back. On any error the temporaries and the
+    folders this call created are removed, every target is as it was before, and
+    :class:`OutputError` says which path failed and why."""
+    staged, created, placed = [], [], []
     try:
         for path, text in files.items():
             path = Path(path)
@@ -59,6 +60,8 @@ def write_files_atomically(files):
                     if not folder.exists():
                         folder.mkdir()
                         created.append(folder)
+                if path.is_dir():
+                    raise IsADirectoryError(21, "Is a directory")
                 fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                            suffix=".tmp")
                 staged.append((tmp, path))
@@ -68,11 +71,25 @@ def write_files_atomically(files):
                 raise OutputError(f"cannot write {str(path)!r}: {_reason(e)}") from None
         for tmp, path in staged:
             try:
+                backup = None
+                if os.path.lexists(path):
+                    backup = tempfile.mktemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".old")
+                    os.replace(path, backup)
+                placed.append((path, backup))
                 os.replace(tmp, path)
             except OSError as e:
                 raise OutputError(f"cannot write {str(path)!r}: {_reason(e)}") from None
-        staged, created = [], []
+        for _, backup in placed:
+            if backup is not None:
+                os.unlink(backup)
+        staged, created, placed = [], [], []
     finally:
+        for path, backup in reversed(placed):
+            if os.path.lexists(path) and (backup is None or os.path.lexists(backup)):
+                os.unlink(path)
+            if backup is not None and os.path.lexists(backup):
+                os.replace(backup, path)
         for tmp, _ in staged:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -2,23 +2,35 @@
 
 import pytest
 
-from zeroskip import ZeroskipConfig
+from zeroskip import ZeroskipConfig, default_config
 from zeroskip.testbench.formal import prove_gating_equivalence
 
-
-@pytest.mark.parametrize("cfg", [
-    ZeroskipConfig(),  # int8 x int8 -> int32
-    ZeroskipConfig(act_width=4, act_signed=False, weight_width=3, acc_width=8),
+# The PE's function depends on the operand widths and signedness, the partial-sum width
+# (from rows and acc_width) and sparsity; these three sets are the ones the README names.
+PROVED = {
+    "default-8x8-s8s8-acc32": default_config(),
+    "8x8-u4s3-acc8": ZeroskipConfig(rows=8, cols=8, act_width=4, act_signed=False,
+                                    weight_width=3, acc_width=8, output_stage=False),
     # The N:M sparse PE: gating composes with the activation select.
-    ZeroskipConfig(sparsity="2:4", act_width=4, weight_width=4, acc_width=10),
-], ids=["s8s8-acc32", "u4s3-acc8", "sparse2:4-s4s4-acc10"])
+    "8x8-sparse2:4-s4s4-acc10": ZeroskipConfig(rows=8, cols=8, sparsity="2:4", act_width=4,
+                                               weight_width=4, acc_width=10,
+                                               output_stage=False),
+}
+
+
+def test_the_default_configuration_is_among_the_proved():
+    assert PROVED["default-8x8-s8s8-acc32"] == ZeroskipConfig()
+    assert (ZeroskipConfig().rows, ZeroskipConfig().act_width) == (8, 8)
+
+
+@pytest.mark.parametrize("cfg", list(PROVED.values()), ids=list(PROVED))
 def test_gated_pe_equivalent_to_ungated(cfg, in_tmp_cwd):
     result = prove_gating_equivalence(cfg)
     assert result["proved"], result["log"][-3000:]
 
 
 def test_proof_catches_an_unsound_gate(in_tmp_cwd):
-    result = prove_gating_equivalence(ZeroskipConfig(act_width=4, weight_width=4,
-                                                     acc_width=8), broken_flag=True)
+    result = prove_gating_equivalence(ZeroskipConfig(act_width=4, weight_width=4, acc_width=8,
+                                                     output_stage=False), broken_flag=True)
     assert not result["proved"]
     assert "FAIL" in result["log"]
