@@ -164,3 +164,4 @@ def test_delay_held_refuses_negative_cycles_like_delay():
     m = Module()
     with pytest.raises(ValueError, match=r"^cycles must be non-negative, not -2$"):
         delay_held(m, Signal(4), Signal(), -2, name="x")
+    assert not Fragment.get(m, None).statements
