@@ -96,3 +96,16 @@ def test_sim_checks_its_json_path_before_simulating(tmp_path, capsys):
     assert main(["sim", "--gemm", "1,1,1", "--build-dir", str(tmp_path / "f")]) == 2
     one_line_error(capsys, "zeroskip sim: --build-dir", "exists and is not a folder")
     assert file_tree(tmp_path) == ["f"]
+
+
+def test_sim_leaves_nothing_in_the_working_folder(tmp_path, capsys, monkeypatch):
+    """Counting multipliers with Yosys and building the simulator use folders of their own:
+    the user's working folder stays as it was."""
+    require_simulator("icarus")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["sim", "--rows", "1", "--cols", "1", "--gemm", "2,2,2", "--simulator",
+                 "icarus", "--build-dir", str(tmp_path / "build")]) == 0
+    assert json.loads(capsys.readouterr().out)["multipliers"] == 1
+    assert file_tree(work) == []
