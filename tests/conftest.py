@@ -56,3 +56,30 @@ def one_line_error(capsys, *fragments):
 def file_tree(path):
     """Every path below ``path``, relative and sorted: to show that nothing was written."""
     return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def run_cli_read_only(folder, argv, *, cwd=None):
+    """Run the command line (in ``cwd``) where ``folder`` is read-only: as root (whom
+    permissions do not stop), in a private mount namespace with ``folder`` bind-mounted
+    read-only."""
+    import shlex
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "zeroskip.cli", *argv]
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            return subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+        finally:
+            folder.chmod(0o755)
+    if shutil.which("unshare") is None:
+        pytest.skip("running as root without unshare: cannot make a read-only folder")
+    script = (f"mount --bind {shlex.quote(str(folder))} {shlex.quote(str(folder))} && "
+              f"mount -o remount,bind,ro {shlex.quote(str(folder))} && "
+              + " ".join(shlex.quote(a) for a in command))
+    proc = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True,
+                          text=True, cwd=cwd)
+    if "mount:" in proc.stderr or "unshare:" in proc.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
+    return proc

@@ -1,12 +1,11 @@
-import os
-import subprocess
-import sys
+"""The command line as a whole: help on every command, and bad input of every kind (flags,
+values, configuration files, output paths) as one line, a non-zero exit and no files."""
 
 import pytest
 
 from zeroskip.cli import main
 
-from .conftest import file_tree, one_line_error
+from .conftest import file_tree, one_line_error, run_cli_read_only
 
 
 def test_help_on_every_command(capsys):
@@ -131,35 +130,10 @@ def test_a_failure_while_writing_leaves_no_file_and_no_new_folder(tmp_path, caps
     assert file_tree(tmp_path) == []
 
 
-def _read_only_run(folder, argv):
-    """Run the CLI where ``folder`` is read-only: as root (whom permissions do not stop), in
-    a private mount namespace with ``folder`` bind-mounted read-only."""
-    import shlex
-    import shutil
-
-    command = [sys.executable, "-m", "zeroskip.cli", *argv]
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        try:
-            return subprocess.run(command, capture_output=True, text=True)
-        finally:
-            folder.chmod(0o755)
-    if shutil.which("unshare") is None:
-        pytest.skip("running as root without unshare: cannot make a read-only folder")
-    script = (f"mount --bind {shlex.quote(str(folder))} {shlex.quote(str(folder))} && "
-              f"mount -o remount,bind,ro {shlex.quote(str(folder))} && "
-              + " ".join(shlex.quote(a) for a in command))
-    proc = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True,
-                          text=True)
-    if "mount:" in proc.stderr or "unshare:" in proc.stderr:
-        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
-    return proc
-
-
 def test_a_read_only_output_folder_is_one_line(tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
-    proc = _read_only_run(ro, ["generate", "--rows", "1", "--cols", "1", "-o",
+    proc = run_cli_read_only(ro, ["generate", "--rows", "1", "--cols", "1", "-o",
                                str(ro / "out")])
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
