@@ -10,28 +10,25 @@ import logging
 import os
 
 import cocotb
-import numpy as np
 from cocotb.triggers import FallingEdge
 
 from zeroskip.config import ZeroskipConfig
 from zeroskip.models.cycles import predict_cycles
-from zeroskip.models.gemm import gemm_reference
-from zeroskip.models.requant import requantize
-from zeroskip.models.streams import pack_activations, unpack_results
+from zeroskip.models.streams import pack_activations
 
 from .cases import case_operands, read_cases
-from .payloads import (activation_words, command_word, decode_results, result_last_bit,
-                    weights_stream_words)
-from .harness import start_clock_and_reset
+from .checks import case_report, cycle_budget, pause_seed, timeout_report
 from .endpoints import StreamSink, StreamSource, always_paused, no_pauses, random_pauses
+from .harness import start_clock_and_reset
+from .payloads import activation_words, command_word, result_last_bit, weights_stream_words
 
 log = logging.getLogger("tb.gemm")
 
 
-def _pauses(case, stream_index):
+def _pauses(case, stream):
     if not case.stall:
         return no_pauses()
-    return random_pauses(case.stall, seed=case.seed * 16 + stream_index)
+    return random_pauses(case.stall, seed=pause_seed(case, stream))
 
 
 def _phase_reached(phase, cfg, cmd, weights, acts, results, idle_acts):
@@ -53,16 +50,16 @@ async def run_reset_case(dut, cfg, case, ports):
     afterwards no result row comes out and a command would be accepted."""
     cmd, weights, acts, results = ports
     a, w = case_operands(cfg, case)
-    cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
-    weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
-    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
-    results.start(always_paused() if case.reset_phase == "fifo_full" else _pauses(case, 3))
+    cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, "cmd"))
+    weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, "weights"))
+    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, "activations"))
+    results.start(always_paused() if case.reset_phase == "fifo_full" else _pauses(case, "results"))
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
     report = {"name": case.name, "m": case.m, "k": case.k, "n": case.n, "stall": case.stall,
               "model_cycles": model_cycles, "cycles": None, "reset_phase": case.reset_phase}
     last_bit = result_last_bit(cfg)
     reached, idle_acts = None, 0
-    for cycle in range(50 * model_cycles + 1000):
+    for cycle in range(cycle_budget(model_cycles, case.stall)):
         await FallingEdge(dut.clk)
         cmd.step()
         weights.step()
@@ -109,17 +106,13 @@ async def run_case(dut, cfg, case, ports):
         return await run_reset_case(dut, cfg, case, ports)
     cmd, weights, acts, results = ports
     a, w = case_operands(cfg, case)
-    expected = gemm_reference(cfg, a, w)
-    if case.requant is not None:
-        mult, shift, relu = case.requant
-        expected = requantize(expected, mult, shift, relu=relu, out_width=cfg.out_width)
-    cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, 0))
-    weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, 1))
-    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, 2))
-    results.start(_pauses(case, 3))
+    cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, "cmd"))
+    weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, "weights"))
+    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, "activations"))
+    results.start(_pauses(case, "results"))
 
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
-    budget = 50 * model_cycles + 1000
+    budget = cycle_budget(model_cycles, case.stall)
     cycle, start, end = 0, None, None
     last_bit = result_last_bit(cfg)
     while end is None:
@@ -141,40 +134,12 @@ async def run_case(dut, cfg, case, ports):
     sent = {"weights": (weights.sent, weights.total), "activations": (acts.sent, acts.total)}
     for source in (cmd, weights, acts):
         source.start([])
-
-    report = {"name": case.name, "m": case.m, "k": case.k, "n": case.n,
-              "stall": case.stall, "model_cycles": model_cycles}
     if end is None:
-        report.update(passed=False, cycles=None,
-                      error=f"timeout after {budget} cycles: {len(results.received)} result "
-                            f"rows, weights sent {weights.sent}, activations sent {acts.sent}")
-        return report
-    data, last = decode_results(cfg, results.received)
-    cycles = end - start + 1
-    errors = []
-    try:
-        got = unpack_results(cfg, data, case.m, case.k, case.n)
-    except ValueError as e:
-        errors.append(str(e))
-    else:
-        if case.results_out:
-            np.save(case.results_out, got)
-        if not np.array_equal(got, expected):
-            bad = np.argwhere(got != expected)
-            i, j = bad[0]
-            errors.append(f"{len(bad)} of {got.size} results differ; first C[{i},{j}] = "
-                          f"{got[i, j]}, expected {expected[i, j]}")
-    if last.count(True) != 1:
-        errors.append(f"'last' set on {last.count(True)} rows, expected 1")
-    (w_sent, w_total), (a_sent, a_total) = sent["weights"], sent["activations"]
-    if w_sent != w_total or a_sent != a_total:
-        errors.append(f"engine consumed {w_sent}/{w_total} weight words and "
-                      f"{a_sent}/{a_total} activation rows")
-    if not case.stall and cycles != model_cycles:
-        errors.append(f"RTL took {cycles} cycles, cycle model predicts {model_cycles}")
-    report.update(passed=not errors, cycles=cycles, error="; ".join(errors) or None,
-                  result_rows=len(data))
-    return report
+        return timeout_report(case, model_cycles,
+                              f"timeout after {budget} cycles: {len(results.received)} result "
+                              f"rows, weights sent {weights.sent}, activations sent "
+                              f"{acts.sent}")
+    return case_report(cfg, case, a, w, results.received, end - start + 1, sent, model_cycles)
 
 
 @cocotb.test()

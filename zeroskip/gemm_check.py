@@ -53,15 +53,19 @@ def gemm_report(cfg, sim_report, *, simulator):
         "utilization": round(utilization(cfg, m, k, n, cycles), 4) if cycles else None,
         "stall": sim_report["stall"],
         "simulator": simulator,
+        "harness": sim_report["harness"],
+        "build_seconds": sim_report["build_seconds"],
+        "run_seconds": sim_report["run_seconds"],
     }
 
 
-def measure_activity(cfg, case, *, simulator, build_root=None):
+def measure_activity(cfg, case, *, simulator, harness="player", build_root=None):
     """Simulate ``case`` with a waveform; return ``(gemm report, toggles by class)``."""
     from .testbench.activity import count_toggles
 
-    reports, run_dir = simulate(cfg, [case], simulator=simulator, build_root=build_root,
-                                run_name=f"activity-{case.name}", waves=True)
+    reports, run_dir = simulate(cfg, [case], simulator=simulator, harness=harness,
+                                build_root=build_root, run_name=f"activity-{case.name}",
+                                waves=True)
     toggles = count_toggles(wave_file(run_dir))
     return gemm_report(cfg, reports[0], simulator=simulator), toggles
 
@@ -70,9 +74,9 @@ def _ratio(a, b):
     return round(a / b, 4) if b else None
 
 
-def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, waves=False,
-                   build_root=None, act_zeros=None, weight_zeros=None, activity=False,
-                   compare_gating=False, requant=None):
+def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", harness="player",
+                   stall=0.0, waves=False, build_root=None, act_zeros=None,
+                   weight_zeros=None, activity=False, compare_gating=False, requant=None):
     """Simulate one seeded random GEMM on the RTL and check it against NumPy and the cycle
     model. Returns the report dict of ``zeroskip sim``.
 
@@ -87,7 +91,8 @@ def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, wa
         runs = {}
         for label, gating in (("gated", True), ("ungated", False)):
             report, toggles = measure_activity(cfg.replace(zero_gating=gating), case,
-                                               simulator=simulator, build_root=build_root)
+                                               simulator=simulator, harness=harness,
+                                               build_root=build_root)
             runs[label] = dict(report, toggles=toggles, energy_proxy=relative_energy(toggles))
         report = dict(runs["gated" if cfg.zero_gating else "ungated"])
         report.update(
@@ -98,12 +103,13 @@ def run_gemm_check(cfg, m, k, n, *, seed=0, simulator="verilator", stall=0.0, wa
             gated_over_ungated_energy=_ratio(runs["gated"]["energy_proxy"],
                                              runs["ungated"]["energy_proxy"]))
     elif activity:
-        report, toggles = measure_activity(cfg, case, simulator=simulator,
+        report, toggles = measure_activity(cfg, case, simulator=simulator, harness=harness,
                                            build_root=build_root)
         report.update(toggles=toggles, energy_proxy=relative_energy(toggles))
     else:
-        reports, run_dir = simulate(cfg, [case], simulator=simulator, build_root=build_root,
-                                    run_name=f"sim-{case.name}", waves=waves)
+        reports, run_dir = simulate(cfg, [case], simulator=simulator, harness=harness,
+                                    build_root=build_root, run_name=f"sim-{case.name}",
+                                    waves=waves)
         report = gemm_report(cfg, reports[0], simulator=simulator)
         if waves:
             report["waves"] = str(wave_file(run_dir))

@@ -509,5 +509,40 @@ def test_reset_mid_gemm(simulator, config_name, build_root):
     require_simulator(simulator)
     cfg = RESET_CONFIGS[config_name]
     cases = reset_cases(cfg)
-    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    reports, _ = simulate(cfg, cases, simulator=simulator, harness="cocotb",
+                          build_root=build_root)
     _check(reports, cases)
+
+
+# The two harnesses -------------------------------------------------------------------------
+# One configuration per capability: the player and the cocotb endpoints must agree on every
+# case, cycle for cycle, stalled runs included (their pause patterns are the same bits).
+AGREEMENT_CONFIGS = {
+    "8x8": CONFIGS["8x8"],
+    "2x3-mtile-ungated": CONFIGS["2x3-mtile-ungated"],
+    "bitmask-4x3-u4s6": FORMAT_CONFIGS["bitmask-4x3-u4s6"],
+    "csr-3x5": FORMAT_CONFIGS["csr-3x5"],
+    "rle-2x3-run2": FORMAT_CONFIGS["rle-2x3-run2"],
+    "sparse-2:4-4x3-u4s6": SPARSE_CONFIGS["2:4-4x3-u4s6"],
+    "output-stage": OUTPUT_STAGE_CONFIG,
+}
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("config_name", list(AGREEMENT_CONFIGS))
+def test_player_and_cocotb_agree_cycle_for_cycle(simulator, config_name, build_root):
+    require_simulator(simulator)
+    cfg = AGREEMENT_CONFIGS[config_name]
+    cases = adversarial_cases(cfg) + weight_density_cases(cfg)
+    if cfg.output_stage:
+        cases += output_stage_cases(cfg)
+    assert any(c.stall for c in cases)
+    by_harness = {}
+    for harness in ("player", "cocotb"):
+        reports, _ = simulate(cfg, cases, simulator=simulator, harness=harness,
+                              build_root=build_root)
+        _check(reports, cases)
+        assert {r["harness"] for r in reports} == {harness}
+        by_harness[harness] = [{k: r[k] for k in ("name", "passed", "cycles", "model_cycles",
+                                                  "result_rows", "error")} for r in reports]
+    assert by_harness["player"] == by_harness["cocotb"]

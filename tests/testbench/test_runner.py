@@ -73,6 +73,7 @@ def test_build_folders_are_per_simulator_and_configuration(tmp_path, monkeypatch
             (build_dir / f"{top}.fst").write_text("")   # where Icarus dumps
         with open(extra_env["ZEROSKIP_RESULTS"], "w") as f:
             f.write('[{"passed": true}]')
+        return 1.5, 0.25
 
     monkeypatch.setattr(runner, "run_cocotb", fake_run_cocotb)
     other = TINY.replace(acc_depth=8)           # same name, another configuration
@@ -86,9 +87,11 @@ def test_build_folders_are_per_simulator_and_configuration(tmp_path, monkeypatch
             ("icarus waves", TINY, "icarus", True),
             ("verilator waves", TINY, "verilator", True)):
         reports, run_dir = simulate(cfg, [GemmCase(1, 1, 1)], simulator=simulator,
-                                    build_root=tmp_path, run_name=f"run{len(runs)}",
-                                    waves=waves)
-        assert reports == [{"passed": True}] and run_dir.parent == builds[-1]
+                                    harness="cocotb", build_root=tmp_path,
+                                    run_name=f"run{len(runs)}", waves=waves)
+        assert reports == [{"passed": True, "harness": "cocotb", "build_seconds": 1.5,
+                            "run_seconds": 0.25}]
+        assert run_dir.parent == builds[-1]
         runs[key] = builds[-1]
         assert runs[key].parent == tmp_path.resolve()
         assert cfg.digest() in runs[key].name and simulator in runs[key].name
@@ -101,10 +104,10 @@ def test_build_folders_are_per_simulator_and_configuration(tmp_path, monkeypatch
     assert runs["verilator waves"] == runs["verilator"]
 
 
-def test_a_real_icarus_run_matches_the_cycle_model_and_reuses_its_build(build_root):
+def test_a_real_icarus_cocotb_run_matches_the_cycle_model_and_reuses_its_build(build_root):
     require_simulator("icarus")
     case = GemmCase(3, 5, 2, seed=7)
-    reports, run_dir = simulate(TINY, [case], build_root=build_root)
+    reports, run_dir = simulate(TINY, [case], harness="cocotb", build_root=build_root)
     assert len(reports) == 1
     report = reports[0]
     assert report["passed"], report["error"]
@@ -116,14 +119,15 @@ def test_a_real_icarus_run_matches_the_cycle_model_and_reuses_its_build(build_ro
     built_at = compiled.stat().st_mtime_ns
     verilog_at = (build / f"{TINY.name}.v").stat().st_mtime_ns
 
-    again, again_dir = simulate(TINY, [case], build_root=build_root, run_name="again")
+    again, again_dir = simulate(TINY, [case], harness="cocotb", build_root=build_root,
+                                run_name="again")
     assert again_dir.parent == build and again[0]["passed"]
     assert again[0]["cycles"] == report["cycles"]
     assert compiled.stat().st_mtime_ns == built_at   # not rebuilt
     assert (build / f"{TINY.name}.v").stat().st_mtime_ns == verilog_at
 
     changed = TINY.replace(acc_depth=4)
-    other, other_dir = simulate(changed, [case], build_root=build_root)
+    other, other_dir = simulate(changed, [case], harness="cocotb", build_root=build_root)
     assert other[0]["passed"], other[0]["error"]
     assert other_dir.parent != build and (other_dir.parent / "sim.vvp").exists()
     assert compiled.stat().st_mtime_ns == built_at

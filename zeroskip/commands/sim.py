@@ -11,9 +11,9 @@ from .options import (EXIT_FAILED, UsageError, add_config_flags, config_from_arg
 
 NAME = "sim"
 HELP = "simulate one random GEMM and check it against NumPy"
-DESCRIPTION = ("Generate the engine, run a seeded random GEMM through it in a cocotb "
-               "simulation, check every result against NumPy and report cycles. Exit status "
-               "0 only if it passed.")
+DESCRIPTION = ("Generate the engine, run a seeded random GEMM through it on a simulator, "
+               "check every result against NumPy and report cycles. Exit status 0 only if "
+               "it passed.")
 
 
 def add_arguments(parser):
@@ -21,6 +21,10 @@ def add_arguments(parser):
     parser.add_argument("--gemm", metavar="M,K,N", type=gemm_dims, required=True)
     parser.add_argument("--seed", type=non_negative, default=0)
     parser.add_argument("--simulator", choices=("icarus", "verilator"), default="verilator")
+    parser.add_argument("--harness", choices=("player", "cocotb"), default="player",
+                        help="player: a generated Verilog testbench plays the streams from "
+                             "files at the simulator's speed; cocotb: the cycle-by-cycle "
+                             "Python endpoints (default player)")
     parser.add_argument("--stall", metavar="P", type=probability, default=0.0,
                         help="probability of an idle or backpressure cycle on every stream "
                              "(seeded); 0 measures the engine's own cycle count")
@@ -71,7 +75,7 @@ def run(args):
     except ValueError as e:
         raise UsageError(f"zeroskip sim: --requant: {e}") from None
     report = run_gemm_check(cfg, m, k, n, seed=args.seed, simulator=args.simulator,
-                            requant=requant, stall=args.stall, waves=args.waves,
+                            harness=args.harness, requant=requant, stall=args.stall, waves=args.waves,
                             build_root=args.build_dir, act_zeros=args.act_zeros,
                             weight_zeros=args.weight_zeros, activity=args.activity,
                             compare_gating=args.compare_gating)
