@@ -10,8 +10,8 @@ check the cocotb test makes). No Python runs per cycle.
 Verilator builds the testbench into a binary (``--binary --timing``); Icarus into a vvp file.
 Builds are cached per configuration, simulator, optimisation level and waveform support.
 Verilator's C++ is built at ``-O2`` or ``-O0``, chosen per run (:func:`choose_opt`): ``-O2``
-builds take about 1 s longer and then simulate about 7 times faster, so ``-O0`` wins only
-for short runs without an ``-O2`` build at hand.
+builds take about 1-2 s longer and then simulate 3 to 10 times faster, so ``-O0`` wins only
+for runs shorter than about 350 k cycles without an ``-O2`` build at hand.
 """
 
 import hashlib
@@ -32,11 +32,13 @@ __all__ = ["VERILATOR_OPTS", "PlayerError", "choose_opt", "build_player", "run_p
 
 VERILATOR_OPTS = ("O0", "O2")
 
-# Measured on this project's 2-core machines (benchmarks/player.py): an -O2 build costs
-# about 1 s plus 3 ms per PE more than -O0, and saves about 0.05 us per PE per cycle.
-_EXTRA_BUILD_S = 1.0
-_EXTRA_BUILD_PER_PE_S = 0.003
-_SAVED_PER_PE_CYCLE_S = 5e-8
+# Fitted to benchmarks/player.py's clean builds (4x4, 8x8, 16x16 on 2 cores): an -O2 build
+# takes about 0.95 s + 4.5 ms per PE longer than -O0, and then saves about 2.2 us + 18 ns per
+# PE on every simulated cycle. -O2 pays off from about 300-400 k cycles.
+_EXTRA_BUILD_S = 0.95
+_EXTRA_BUILD_PER_PE_S = 0.0045
+_SAVED_PER_CYCLE_S = 2.2e-6
+_SAVED_PER_PE_CYCLE_S = 1.8e-8
 
 _VERILATOR_FLAGS = ["--binary", "--timing", "-Wno-fatal", "-Wno-WIDTHEXPAND",
                     "-Wno-WIDTHTRUNC", "--x-assign", "fast", "--x-initial", "fast",
@@ -70,7 +72,8 @@ def choose_opt(cfg, cycles, *, build_root=None, waves=False):
     pes = cfg.rows * cfg.cols
     if (_build_dir(cfg, "verilator", build_root, "O2", waves) / "player-build.stamp").exists():
         return "O2"
-    threshold = (_EXTRA_BUILD_S + _EXTRA_BUILD_PER_PE_S * pes) / (_SAVED_PER_PE_CYCLE_S * pes)
+    threshold = (_EXTRA_BUILD_S + _EXTRA_BUILD_PER_PE_S * pes) / \
+        (_SAVED_PER_CYCLE_S + _SAVED_PER_PE_CYCLE_S * pes)
     return "O2" if cycles >= threshold else "O0"
 
 
@@ -121,13 +124,19 @@ def build_player(cfg, simulator, *, build_root=None, opt="O2", waves=False):
     return command, round(time.monotonic() - started, 3)
 
 
-def run_player(command, run_dir, *, waves=None):
+def run_player(command, run_dir, *, waves=None, timeout=None):
     """Run a built player in ``run_dir`` (which holds the run files); returns the run time.
-    ``waves`` is the waveform file to write there, if any."""
+    ``waves`` is the waveform file to write there, if any. The player stops by itself at each
+    case's cycle budget; ``timeout`` (seconds) only guards against a simulator that hangs."""
     args = list(command) + ([f"+waves={waves}"] if waves else [])
     started = time.monotonic()
     with open(Path(run_dir) / "sim.log", "w") as log:
-        proc = subprocess.run(args, cwd=run_dir, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            proc = subprocess.run(args, cwd=run_dir, stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise PlayerError(f"the player did not finish within {timeout:.0f} s; see "
+                              f"{Path(run_dir) / 'sim.log'}") from None
     seconds = round(time.monotonic() - started, 3)
     if proc.returncode != 0:
         raise PlayerError(f"the player exited with status {proc.returncode}; see "
@@ -161,7 +170,9 @@ def simulate_player(cfg, cases, *, simulator="verilator", build_root=None, run_n
     wave_name = None
     if waves:
         wave_name = f"{cfg.name}.vcd" if simulator == "verilator" else f"{cfg.name}.fst"
-    run_seconds = run_player(command, run_dir, waves=wave_name)
+    # A backstop far beyond any budget: 10 minutes plus 1 ms per budgeted cycle.
+    timeout = 600 + 1e-3 * sum(p.budget for p in planned)
+    run_seconds = run_player(command, run_dir, waves=wave_name, timeout=timeout)
     try:
         outcomes = read_outcomes(cfg, run_dir, planned)
     except PlayerFileError as e:

@@ -50,7 +50,8 @@ class PlannedCase:
 
 @dataclass
 class CaseOutcome:
-    """How the player ended a case (the report line), with the result words it received."""
+    """How the player ended a case (the report line), with the result words it received.
+    ``handshake`` gives per stream ``(valid, ready)`` as the case ended."""
 
     reason: str
     start: int
@@ -58,7 +59,7 @@ class CaseOutcome:
     cycles_run: int
     sent: dict
     last_transfer: dict
-    waiting: dict
+    handshake: dict
     results: list
 
     @property
@@ -163,23 +164,28 @@ def read_outcomes(cfg, run_dir, planned):
     with open(run_dir / "results.hex") as results:
         for line, plan in zip(lines, planned):
             f = [int(x) for x in line.split()[1:]]
-            (_, reason, start, stop, cycles_run, c_sent, c_total, w_sent, w_total, a_sent,
-             a_total, got, c_last, w_last, a_last, r_last, w_wait, a_wait, r_wait) = f
+            _, reason, start, stop, cycles_run = f[:5]
+            streams = {}
+            for i, name in enumerate(("cmd", "weights", "activations")):
+                sent, total, last, valid, ready = f[5 + 5 * i:10 + 5 * i]
+                streams[name] = (sent, total, last, bool(valid), bool(ready))
+            got, r_last, r_valid, r_ready = f[20:24]
             words = [int(results.readline(), 16) for _ in range(got)]
             outcomes.append(CaseOutcome(
                 reason=END_REASONS[reason], start=start, stop=stop, cycles_run=cycles_run,
-                sent={"cmd": (c_sent, c_total), "weights": (w_sent, w_total),
-                      "activations": (a_sent, a_total)},
-                last_transfer={"cmd": c_last, "weights": w_last, "activations": a_last,
+                sent={name: (v[0], v[1]) for name, v in streams.items()},
+                last_transfer={**{name: v[2] for name, v in streams.items()},
                                "results": r_last},
-                waiting={"weights": bool(w_wait), "activations": bool(a_wait),
-                         "results": bool(r_wait)},
+                handshake={**{name: (v[3], v[4]) for name, v in streams.items()},
+                           "results": (bool(r_valid), bool(r_ready))},
                 results=words))
     return outcomes
 
 
 def stall_message(cfg, plan, outcome):
-    """Why a case ended without its last result, naming the stream that stalled."""
+    """Why a case ended without its last result, naming the stream that stalled: an input
+    whose word the engine no longer takes, an input that ran out of words while the engine
+    asks for more, or the results."""
     rows = result_row_count(cfg, plan.case.m, plan.case.k, plan.case.n)
     counts = (f"command {outcome.sent['cmd'][0]}/1, weights {outcome.sent['weights'][0]}/"
               f"{plan.weight_words}, activations {outcome.sent['activations'][0]}/"
@@ -187,20 +193,30 @@ def stall_message(cfg, plan, outcome):
     if outcome.reason == "data":
         return (f"the run files end before the words the manifest promises ({counts}): "
                 f"they do not belong to this configuration's player")
-    incomplete = {s: outcome.last_transfer[s] for s in STREAMS
-                  if (outcome.sent[s][0] < outcome.sent[s][1] if s != "results"
-                      else len(outcome.results) < rows)}
-    # The stream that stalled is the one whose last transfer lies furthest back.
-    stalled = min(incomplete, key=lambda s: incomplete[s]) if incomplete else "results"
-    since = outcome.last_transfer[stalled]
-    when = f"none since cycle {since}" if since >= 0 else "none at all"
     why = {"budget": f"the cycle budget of {plan.budget} cycles (from the cycle model's "
                      f"{plan.model_cycles}) ran out",
            "idle": f"no stream moved for {plan.idle_limit} cycles"}[outcome.reason]
-    holding = " (the engine is not taking the word on offer)" if \
-        outcome.waiting.get(stalled) and stalled != "results" else \
-        " (a result is on offer but not taken)" if stalled == "results" and \
-        outcome.waiting.get("results") else ""
-    return f"deadlock after {outcome.cycles_run} cycles: {why}; {stalled} stalled, " \
-           f"{when}{holding}; {counts}"
-
+    # A stream that ran dry is a cause; an engine that stops taking a stream's words is
+    # often a consequence (of results not taken, or of another stream running dry).
+    dry, refused = [], []
+    for name in ("cmd", "weights", "activations"):
+        (sent, total), (valid, ready) = outcome.sent[name], outcome.handshake[name]
+        if sent < total and valid and not ready:
+            refused.append((outcome.last_transfer[name],
+                            f"the engine stopped taking {name} at word {sent + 1} of {total}"))
+        elif sent == total and ready and name != "cmd":
+            dry.append((outcome.last_transfer[name],
+                        f"{name} ran dry: the engine took all {total} words and asks for "
+                        f"more"))
+    stalls = dry or refused
+    if stalls:
+        since, what = min(stalls)
+    else:
+        since, what = outcome.last_transfer["results"], "results stalled"
+        if outcome.handshake["results"] == (True, False):
+            what += " (a row is on offer but not taken)"
+    when = f"the last transfer at cycle {since}" if since >= 0 else "no transfer at all"
+    note = "; results are not being taken" if stalls and \
+        outcome.handshake["results"] == (True, False) else ""
+    return (f"deadlock after {outcome.cycles_run} cycles: {why}; {what} ({when}){note}; "
+            f"{counts}")

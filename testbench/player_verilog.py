@@ -7,7 +7,8 @@ falling clock edge (the engine's outputs come from registers, so what is read th
 the next rising edge sees). A source accounts the transfer of the previous edge, keeps a word
 on offer until it is taken, and otherwise draws a pause (only while it has words left); the
 sink draws one pause every cycle. Cycles are counted from the command's transfer to the last
-result's, both included.
+result's, both included. A case that ends without its last result (its cycle budget or idle
+limit reached) is followed by three cycles of reset, so later cases still run.
 
 Files (:mod:`zeroskip.testbench.player_files` writes and reads them, in the run folder the
 simulator starts in):
@@ -24,8 +25,9 @@ simulator starts in):
 ``results.hex`` (written)
     One result payload per line, in hexadecimal, in arrival order.
 ``player.report`` (written)
-    One line per case: how it ended, the command and last-result cycles, the words each
-    stream moved, and per stream the cycle of its last transfer and its handshake state.
+    One line per case: how it ended, the command and last-result cycles, and per stream the
+    words it moved, the cycle of its last transfer and its handshake at the end (for an
+    input: a word on offer, the engine ready; for results: a row on offer, the sink ready).
 """
 
 __all__ = ["PLAYER_FORMAT", "PLAYER_TOP", "END_REASONS", "player_verilog", "payload_widths"]
@@ -246,13 +248,21 @@ module {PLAYER_TOP};
       else if (idle >= idle_limit) begin reason = 2; state = 3; end
     end
     3: begin  // end of a case: the sources account their last transfers
-      if (w_valid && w_seen) begin w_sent = w_sent + 1; w_pos = w_pos + 1; end
-      if (a_valid && a_seen) begin a_sent = a_sent + 1; a_pos = a_pos + 1; end
-      if (c_valid && c_seen) begin c_sent = c_sent + 1; c_pos = c_pos + 1; end
-      $fwrite(f_report, "case %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d\\n",
-              case_index, reason, start, stop, cyc, c_sent, c_total, w_sent, w_total, a_sent,
-              a_total, r_got, c_last, w_last, a_last, r_last, w_valid && !w_seen,
-              a_valid && !a_seen, r_valid && !r_ready);
+      if (w_valid && w_seen) begin
+        w_sent = w_sent + 1; w_pos = w_pos + 1; w_valid = 1'b0; w_last = cyc;
+      end
+      if (a_valid && a_seen) begin
+        a_sent = a_sent + 1; a_pos = a_pos + 1; a_valid = 1'b0; a_last = cyc;
+      end
+      if (c_valid && c_seen) begin
+        c_sent = c_sent + 1; c_pos = c_pos + 1; c_valid = 1'b0; c_last = cyc;
+      end
+      $fwrite(f_report, "case %0d %0d %0d %0d %0d  %0d %0d %0d %0d %0d  %0d %0d %0d %0d %0d  %0d %0d %0d %0d %0d  %0d %0d %0d %0d\\n",
+              case_index, reason, start, stop, cyc,
+              c_sent, c_total, c_last, c_valid, c_seen,
+              w_sent, w_total, w_last, w_valid, w_seen,
+              a_sent, a_total, a_last, a_valid, a_seen,
+              r_got, r_last, r_valid, r_ready);
       // Words a case did not take are skipped, so the next case starts at its own.
       while (w_sent < w_total) begin
         if (w_pos == w_avail) begin
@@ -275,7 +285,10 @@ module {PLAYER_TOP};
       c_valid = 1'b0; w_valid = 1'b0; a_valid = 1'b0; r_ready = 1'b0;
       c_seen = 1'b0; w_seen = 1'b0; a_seen = 1'b0;
       case_index = case_index + 1;
-      state = 1;
+      // A case that did not finish leaves the engine inside its GEMM: reset it, so that the
+      // next case starts from an idle engine.
+      if (reason != 0) begin rst = 1'b1; reset_cycles = 0; state = 0; end
+      else state = 1;
     end
     endcase
   end

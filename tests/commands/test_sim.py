@@ -110,3 +110,22 @@ def test_sim_writes_nothing_in_the_working_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["multipliers"] == 1
     assert file_tree(work) == []
+
+
+@pytest.mark.parametrize("harness", ["player", "cocotb"])
+def test_sim_reports_its_harness_and_timings(harness, tmp_path, capsys, in_tmp_cwd):
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--gemm", "7,5,3", "--stall", "0.3",
+                 "--simulator", "icarus", "--harness", harness,
+                 "--build-dir", str(tmp_path / "build")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["harness"] == harness
+    assert report["build_seconds"] >= 0 and report["run_seconds"] > 0
+    assert report["cycles"] > report["model_cycles"]   # stalled
+
+
+def test_sim_without_the_simulator_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["sim", "--rows", "1", "--cols", "1", "--gemm", "1,1,1", "--simulator",
+                 "icarus", "--build-dir", str(tmp_path / "build")]) == 1
+    one_line_error(capsys, "zeroskip sim: Icarus Verilog (iverilog) is not installed")

@@ -1,6 +1,7 @@
 """``zeroskip demo``: the main job, a pruned int8 network on the default configuration's
 hardware."""
 
+import sys
 from pathlib import Path
 
 from ..config import default_config
@@ -38,6 +39,8 @@ def add_arguments(parser):
 
 def run(args):
     from ..nn.demo import run_demo
+    from ..testbench.player import PlayerError
+    from ..testbench.runner import SimulatorUnavailable
 
     check_output_dir(args.output)
     if args.build_dir:
@@ -49,4 +52,7 @@ def run(args):
                       progress=not args.no_progress)
     except (ValueError, TypeError) as e:
         raise UsageError(f"zeroskip demo: {e}") from None
+    except (SimulatorUnavailable, PlayerError) as e:
+        print(f"zeroskip demo: {e}", file=sys.stderr)
+        return EXIT_FAILED
     return 0 if ok else EXIT_FAILED

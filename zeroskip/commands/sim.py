@@ -2,6 +2,7 @@
 model."""
 
 import json
+import sys
 from pathlib import Path
 
 from ..config import ConfigError
@@ -56,6 +57,8 @@ def add_arguments(parser):
 def run(args):
     from ..gemm_check import run_gemm_check
     from ..models.requant import check_requant
+    from ..testbench.player import PlayerError
+    from ..testbench.runner import SimulatorUnavailable
 
     cfg = config_from_args(args)
     if args.json:
@@ -74,11 +77,15 @@ def run(args):
         check_requant(cfg, requant)
     except ValueError as e:
         raise UsageError(f"zeroskip sim: --requant: {e}") from None
-    report = run_gemm_check(cfg, m, k, n, seed=args.seed, simulator=args.simulator,
-                            harness=args.harness, requant=requant, stall=args.stall, waves=args.waves,
-                            build_root=args.build_dir, act_zeros=args.act_zeros,
-                            weight_zeros=args.weight_zeros, activity=args.activity,
-                            compare_gating=args.compare_gating)
+    try:
+        report = run_gemm_check(cfg, m, k, n, seed=args.seed, simulator=args.simulator,
+                                harness=args.harness, requant=requant, stall=args.stall,
+                                waves=args.waves, build_root=args.build_dir,
+                                act_zeros=args.act_zeros, weight_zeros=args.weight_zeros,
+                                activity=args.activity, compare_gating=args.compare_gating)
+    except (SimulatorUnavailable, PlayerError) as e:
+        print(f"zeroskip sim: {e}", file=sys.stderr)
+        return EXIT_FAILED
     text = json.dumps(report, indent=2, sort_keys=True) + "\n"
     if args.json:
         write_files_atomically({args.json: text})
