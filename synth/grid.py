@@ -25,7 +25,7 @@ __all__ = ["GridError", "Job", "SkippedCombination", "expand_grid", "grid_keys",
            "parse_grid", "parse_list_flag"]
 
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(ZeroskipConfig)}
-_FLOW_KEYS = ("targets", "dsp", "pnr")
+_FLOW_KEYS = ("targets", "dsp", "pnr", "seeds", "dsp_budget")
 
 
 class GridError(ValueError):
@@ -42,6 +42,8 @@ class Job:
     dsp: bool
     pnr: bool
     breakdown: bool = False
+    seeds: tuple = (1, 2, 3)
+    dsp_budget: int = None
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -128,6 +130,12 @@ def parse_grid(values, *, source="grid"):
                 raise GridError(f"pnr takes true or false, not {value!r}")
             grid[key] = value
             continue
+        if key == "seeds":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise GridError(f"seeds takes a positive integer (place with seeds 1..N), "
+                                f"not {value!r}")
+            grid[key] = value
+            continue
         items = _as_list(key, value)
         if key == "targets":
             grid[key] = [_parse_target(t) for t in items]
@@ -136,6 +144,11 @@ def parse_grid(values, *, source="grid"):
                 if not isinstance(v, bool):
                     raise GridError(f"dsp takes true or false, not {v!r}")
             grid[key] = items
+        elif key == "dsp_budget":
+            for v in items:
+                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                    raise GridError(f"dsp_budget takes non-negative integers, not {v!r}")
+            grid[key] = items
         else:
             for v in items:
                 _check_config_value(key, v)
@@ -143,6 +156,8 @@ def parse_grid(values, *, source="grid"):
     grid.setdefault("targets", [("generic", None)])
     grid.setdefault("dsp", [True])
     grid.setdefault("pnr", False)
+    grid.setdefault("seeds", 3)
+    grid.setdefault("dsp_budget", [None])
     return grid
 
 
@@ -172,7 +187,7 @@ def parse_list_flag(key, text):
     """A comma-separated flag value (``--rows 4,8``, ``--zero-gating true,false``) as the
     list a grid file would hold; booleans and integers are converted by the field's type."""
     items = [t.strip() for t in text.split(",") if t.strip()]
-    kind = "bool" if key in ("dsp", "pnr") else (
+    kind = "bool" if key in ("dsp", "pnr") else "int" if key == "dsp_budget" else (
         "str" if key == "targets" else _type_name(_CONFIG_FIELDS[key]))
     flag = "--" + key.replace("_", "-")
     out = []
@@ -209,13 +224,16 @@ def expand_grid(grid):
         except ConfigError as e:
             skipped.append(SkippedCombination(values, str(e)))
             continue
-        for (target, device), dsp in itertools.product(grid["targets"], grid["dsp"]):
+        for (target, device), dsp, budget in itertools.product(grid["targets"], grid["dsp"],
+                                                               grid["dsp_budget"]):
             pnr = grid["pnr"] and TARGETS[target].pnr_tool is not None
-            identity = (cfg.digest(), target, device, dsp, pnr)
+            identity = (cfg.digest(), target, device, dsp, pnr, budget)
             if identity in seen:
                 skipped.append(SkippedCombination(
                     values, f"same configuration as {seen[identity]} after resolution"))
                 continue
             seen[identity] = ", ".join(f"{k}={v!r}" for k, v in values.items())
-            jobs.append(Job(cfg.to_dict(), target, device, dsp, pnr))
+            seeds = tuple(range(1, grid["seeds"] + 1)) if pnr else ()
+            jobs.append(Job(cfg.to_dict(), target, device, dsp, pnr, seeds=seeds,
+                            dsp_budget=budget))
     return jobs, skipped

@@ -38,6 +38,10 @@ def report_markdown(report):
         f"{dsp}. LUT multipliers: {booth}. Out-of-context wrapper: {'yes' if report['out_of_context_wrapper'] else 'no'}.",
         "",
     ]
+    if report.get("lut_pe_multipliers"):
+        how = "to fit the device" if report.get("dsp_budget_auto") else "as asked"
+        lines += [f"DSP budget {report['dsp_budget']} ({how}): the multipliers of "
+                  f"{report['lut_pe_multipliers']} PEs are in LUTs.", ""]
     lines += ["| resource | engine (flattened) |", "|---|---:|"]
     lines += [f"| {title} | {_cell(report[key])} |" for key, title in _RESOURCES]
     lines.append("")
@@ -63,13 +67,19 @@ def report_markdown(report):
 
     timing = report["timing"]
     if timing:
-        lines += [f"Timing: **fmax {timing['fmax_mhz']} MHz** (nextpnr, target "
-                  f"{timing['target_mhz']:g} MHz, seed {timing['seed']}; minimum over "
-                  f"clocks).", ""]
+        seeds = ", ".join(f"{t['fmax_mhz']} (seed {t['seed']})" for t in timing["seeds"])
+        lines += [f"Timing: **fmax {report['fmax_mhz']} MHz**, the median over placement "
+                  f"seeds: {seeds} (nextpnr, target {timing['target_mhz']:g} MHz; minimum "
+                  f"over clocks).", ""]
         path = timing["critical_path"]
         if path:
-            lines += [f"Critical path: `{path['from']}` → `{path['to']}`, {path['delay_ns']} ns "
-                      f"({path['logic_ns']} ns logic, {path['routing_ns']} ns routing).", ""]
+            lines += [f"Critical path (seed {timing['seed']}): `{path['from']}` → "
+                      f"`{path['to']}`, {path['delay_ns']} ns ({path['logic_ns']} ns logic, "
+                      f"{path['routing_ns']} ns routing).", ""]
+        t = report["throughput"]
+        lines += [f"Effective throughput: {t['macs_per_cycle']:g} MACs per cycle × fmax = "
+                  f"**{t['gmacs_per_s']} GMAC/s**; {_cell(t['gmacs_per_s_per_klut'])} GMAC/s "
+                  f"per kLUT, {_cell(t['gmacs_per_s_per_dsp'])} GMAC/s per DSP block.", ""]
         w = timing["wrapper"]
         lines += [f"Placed inside the out-of-context wrapper `{w['module']}`: "
                   f"{w['input_shift_bits']} input bits loaded serially, "

@@ -25,7 +25,7 @@ __all__ = ["CACHE_FORMAT", "SweepOutcome", "SweepResult", "cache_key", "default_
            "design_digest", "run_jobs", "run_sweep", "run_synthesis_job", "tool_versions"]
 
 # Bump when the stored result's layout changes, so old entries stop matching.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 def run_synthesis_job(job):
@@ -45,7 +45,9 @@ def run_synthesis_job(job):
     try:
         cfg = ZeroskipConfig.from_dict(job["config"])
         report = synthesize(cfg, job["target"], device=job["device"], dsp=job["dsp"],
-                            pnr=job["pnr"], breakdown=job["breakdown"], workdir=workdir)
+                            pnr=job["pnr"], breakdown=job["breakdown"],
+                            seeds=tuple(job.get("seeds", (1, 2, 3))),
+                            dsp_budget=job.get("dsp_budget"), workdir=workdir)
         return {"status": "ok", "report": report, "error": None,
                 "retries": report["tool_retries"]}
     except DesignDoesNotFit as e:
@@ -94,7 +96,9 @@ def design_digest(job):
     try:
         cfg = ZeroskipConfig.from_dict(job["config"])
         return plan_synthesis(cfg, job["target"], device=job["device"], dsp=job["dsp"],
-                              pnr=job["pnr"], breakdown=job["breakdown"]).digest()
+                              pnr=job["pnr"], breakdown=job["breakdown"],
+                              seeds=tuple(job.get("seeds", (1, 2, 3))),
+                              dsp_budget=job.get("dsp_budget")).digest()
     except (ConfigError, ValueError):
         return None
 
@@ -111,7 +115,8 @@ def cache_key(job, versions, design):
                 if not p.startswith("yowasp-nextpnr") or p == f"yowasp-nextpnr-{pnr_tool}"}
     material = {"format": CACHE_FORMAT, "design": design,
                 **{k: job[k] for k in ("target", "device", "dsp", "pnr", "breakdown")},
-                "versions": relevant}
+                "seeds": list(job.get("seeds", (1, 2, 3))) if job["pnr"] else [],
+                "dsp_budget": job.get("dsp_budget"), "versions": relevant}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:24]
 
 

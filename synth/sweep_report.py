@@ -23,8 +23,9 @@ _VARIANT_FIELDS = ("name", "zero_gating", "weight_format", "nm_pattern", "rle_ru
                    "sparsity")
 COLUMNS = (*_CONFIG_COLUMNS, "target", "device", "dsp", "pnr", "status", "error", "retries",
            "luts", "ffs", "dsps", "brams", "carry", "cells", "area", "area_unit",
-           "logic_depth", "fmax_mhz", "multipliers", "speedup", "macs_per_cycle",
-           "gmacs_per_s", "area_per_multiplier", "variant", "overhead_pct", "config_digest",
+           "logic_depth", "fmax_mhz", "fmax_seeds_mhz", "multipliers", "speedup",
+           "macs_per_cycle", "gmacs_per_s", "gmacs_per_s_per_klut", "gmacs_per_s_per_dsp",
+           "area_per_multiplier", "variant", "overhead_pct", "config_digest",
            "cache_key", "seconds")
 
 
@@ -90,6 +91,10 @@ def rows_from_results(jobs, sweep):
         row["macs_per_cycle"] = cfg.multipliers * speedup
         row["gmacs_per_s"] = (round(row["macs_per_cycle"] * row["fmax_mhz"] / 1000, 4)
                               if row["fmax_mhz"] and result["status"] == "ok" else None)
+        row["fmax_seeds_mhz"] = report.get("fmax_seeds_mhz")
+        t = report.get("throughput") or {}
+        row["gmacs_per_s_per_klut"] = t.get("gmacs_per_s_per_klut")
+        row["gmacs_per_s_per_dsp"] = t.get("gmacs_per_s_per_dsp")
         row["area_per_multiplier"] = (round(row["area"] / cfg.multipliers, 2)
                                       if row["area"] is not None else None)
         row["variant"] = variant_label(row)

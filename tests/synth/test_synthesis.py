@@ -90,8 +90,19 @@ def test_ecp5_place_and_route_reports_fmax_through_the_wrapper(tmp_path):
     cfg = ZeroskipConfig(**SMALL, weight_format="bitmask")
     report = synthesize(cfg, "ecp5", pnr=True, workdir=tmp_path)
     assert report["out_of_context_wrapper"] is True
-    assert report["fmax_mhz"] > 0 and report["fmax_mhz"] == report["timing"]["fmax_mhz"]
+    # Three placement seeds: fmax is their median, and the timing is that seed's.
+    seeds = report["fmax_seeds_mhz"]
+    assert len(seeds) == 3 and report["fmax_mhz"] == sorted(seeds)[1] > 0
     timing = report["timing"]
+    assert [t["seed"] for t in timing["seeds"]] == [1, 2, 3]
+    assert timing["fmax_mhz"] == report["fmax_mhz"]
+    assert {t["fmax_mhz"] for t in timing["seeds"] if t["seed"] == timing["seed"]} == \
+        {report["fmax_mhz"]}
+    throughput = report["throughput"]
+    assert throughput["macs_per_cycle"] == cfg.multipliers
+    assert throughput["gmacs_per_s"] == round(cfg.multipliers * report["fmax_mhz"] / 1000, 3)
+    assert throughput["gmacs_per_s_per_klut"] == pytest.approx(
+        cfg.multipliers * report["fmax_mhz"] / report["luts"], abs=1e-4)
     # The critical path's delay is the clock period at fmax.
     assert abs(timing["critical_path"]["delay_ns"] * report["fmax_mhz"] / 1000 - 1) < 0.02
     comb = timing["utilization"]["TRELLIS_COMB"]
@@ -104,13 +115,15 @@ def test_ecp5_place_and_route_reports_fmax_through_the_wrapper(tmp_path):
     assert report["ffs"] + wrapper["ffs"] == timing["utilization"]["TRELLIS_FF"]["used"]
     assert report["modules"]["weight_decoder"]["luts"] > 0
     assert_consistent(report, cfg)
-    assert f"fmax {report['fmax_mhz']} MHz" in report_markdown(report)
+    md = report_markdown(report)
+    assert f"fmax {report['fmax_mhz']} MHz" in md and "Critical path (seed" in md
+    assert f"**{throughput['gmacs_per_s']} GMAC/s**" in md
 
 
 def test_ice40_place_and_route_reports_fmax(tmp_path):
     needs_nextpnr("ice40")
     cfg = ZeroskipConfig(**SMALL)
-    report = synthesize(cfg, "ice40", device="hx8k", pnr=True, breakdown=False,
+    report = synthesize(cfg, "ice40", device="hx8k", pnr=True, breakdown=False, seeds=(1,),
                         workdir=tmp_path)
     assert report["modules"] is None
     assert report["fmax_mhz"] > 0 and report["out_of_context_wrapper"] is True
@@ -120,14 +133,42 @@ def test_ice40_place_and_route_reports_fmax(tmp_path):
 
 def test_a_design_larger_than_the_device_names_the_overused_resource(tmp_path):
     needs_nextpnr("ice40")
-    # Nine int8 multipliers, each one SB_MAC16; the UP5K has eight.
+    # Nine int8 multipliers, and a DSP budget that asks for all nine; the UP5K has eight.
     cfg = ZeroskipConfig(rows=3, cols=3, act_width=8, weight_width=8, acc_width=16,
                          acc_depth=16, output_stage=False)
     with pytest.raises(DesignDoesNotFit) as e:
-        synthesize(cfg, "ice40", device="up5k", pnr=True, breakdown=False, workdir=tmp_path)
+        synthesize(cfg, "ice40", device="up5k", pnr=True, breakdown=False, seeds=(1,),
+                   dsp_budget=9, workdir=tmp_path)
     assert "design does not fit up5k: ICESTORM_DSP 9/8 (112%)" in str(e.value)
     assert e.value.utilization["ICESTORM_DSP"] == {"used": 9, "available": 8}
     assert e.value.utilization["ICESTORM_LC"]["used"] > 0
     assert e.value.report["dsps"] == 9 and e.value.report["fmax_mhz"] is None
+
+
+def test_without_a_budget_the_excess_multipliers_go_to_luts_and_the_design_fits(tmp_path):
+    """Nine int8 multipliers on the UP5K's eight SB_MAC16: one PE's multiplier is mapped to
+    LUTs (radix-4 Booth), the design places, and the report says so."""
+    needs_nextpnr("ice40")
+    cfg = ZeroskipConfig(rows=3, cols=3, act_width=8, weight_width=8, acc_width=16,
+                         acc_depth=16, output_stage=False)
+    report = synthesize(cfg, "ice40", device="up5k", pnr=True, breakdown=False, seeds=(1,),
+                        workdir=tmp_path)
+    assert report["dsps"] == 8 and report["dsp_budget"] == 8
+    assert report["dsp_budget_auto"] is True and report["lut_pe_multipliers"] == 1
+    assert report["fmax_mhz"] > 0
+    assert report["timing"]["utilization"]["ICESTORM_DSP"]["used"] == 8
+    assert "DSP budget 8 (to fit the device)" in report_markdown(report)
+
+
+def test_an_explicit_budget_maps_the_pes_beyond_it_to_luts(tmp_path):
+    cfg = ZeroskipConfig(rows=2, cols=2, act_width=8, weight_width=8, acc_width=16,
+                         output_stage=False)
+    all_dsp = synthesize(cfg, "ecp5", breakdown=False, workdir=tmp_path / "all")
+    budget = synthesize(cfg, "ecp5", breakdown=False, dsp_budget=1, workdir=tmp_path / "one")
+    assert (all_dsp["dsps"], budget["dsps"]) == (4, 1)
+    assert budget["lut_pe_multipliers"] == 3 and budget["dsp_budget_auto"] is False
+    assert budget["luts"] > all_dsp["luts"] + 3 * 30   # three 8x8 multipliers in LUTs
+    with pytest.raises(ValueError, match="dsp_budget must be a non-negative integer"):
+        synthesize(cfg, "ecp5", dsp_budget=-1, workdir=tmp_path / "bad")
 
 

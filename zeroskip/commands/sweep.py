@@ -34,6 +34,11 @@ def add_arguments(parser):
     group.add_argument("--pnr", dest="grid_pnr", action=argparse.BooleanOptionalAction,
                        help="place and route (ice40, ecp5; other targets report logic "
                             "depth)")
+    group.add_argument("--seeds", dest="grid_seeds", metavar="N", type=positive,
+                       help="with place and route: seeds 1..N, median fmax (default 3)")
+    group.add_argument("--dsp-budget", dest="grid_dsp_budget", metavar="LIST",
+                       help="PE multipliers in DSP blocks at most, the rest in LUTs "
+                            "(default: what the device has)")
     run = parser.add_argument_group("running")
     run.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
     run.add_argument("-j", "--jobs", metavar="N", type=positive, default=None,
@@ -55,9 +60,10 @@ def _grid(args):
     try:
         overrides = {key: parse_list_flag(key, getattr(args, f"grid_{key}"))
                      for key in grid_keys()
-                     if key != "pnr" and getattr(args, f"grid_{key}") is not None}
-        if args.grid_pnr is not None:
-            overrides["pnr"] = args.grid_pnr
+                     if key not in ("pnr", "seeds") and getattr(args, f"grid_{key}") is not None}
+        for key in ("pnr", "seeds"):
+            if getattr(args, f"grid_{key}") is not None:
+                overrides[key] = getattr(args, f"grid_{key}")
         return load_grid(args.grid, overrides)
     except GridError as e:
         raise UsageError(f"zeroskip sweep: {e}") from None

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from ..files import check_output_dir, write_files_atomically
 from ..synth.targets import TARGETS
-from .options import EXIT_FAILED, UsageError, add_config_flags, config_from_args
+from .options import (EXIT_FAILED, UsageError, add_config_flags, config_from_args,
+                      non_negative, positive)
 
 NAME = "synth"
 HELP = "synthesise for an FPGA target: LUTs, FFs, DSPs, fmax"
@@ -29,6 +30,12 @@ def add_arguments(parser):
                              "radix-4 Booth (for comparison)")
     parser.add_argument("--pnr", action="store_true",
                         help="place and route with nextpnr for fmax (ice40, ecp5)")
+    parser.add_argument("--seeds", metavar="N", type=positive, default=3,
+                        help="with --pnr: place with seeds 1..N and report the median fmax "
+                             "(default 3)")
+    parser.add_argument("--dsp-budget", metavar="N", type=non_negative,
+                        help="map at most N PE multipliers to DSP blocks, the rest to LUTs "
+                             "(default: as many as the device has)")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
 
 
@@ -46,7 +53,9 @@ def run(args):
     work = out / "work"
     try:
         report = synthesize(cfg, args.target, device=args.device, dsp=not args.no_dsp,
-                            booth=not args.no_booth, pnr=args.pnr, workdir=work)
+                            booth=not args.no_booth, pnr=args.pnr,
+                            seeds=tuple(range(1, args.seeds + 1)),
+                            dsp_budget=args.dsp_budget, workdir=work)
     except DesignDoesNotFit as e:
         print(f"zeroskip synth: {e}", file=sys.stderr)
         return EXIT_FAILED
