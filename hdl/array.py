@@ -97,7 +97,9 @@ class WeightStationaryArray(wiring.Component):
     Activations enter row r from the left, skewed by r cycles; they move one PE to the right
     per cycle. Partial sums move one PE down per cycle; column c's sum leaves the bottom and is
     deskewed by ``C-1-c`` cycles, so one output row holds ``sum_r act[r] * W[r, c]`` for every
-    column at once, :attr:`latency` cycles after its activation row was presented.
+    column at once, :attr:`latency` cycles after its activation row was presented (each PE
+    adds its product a fixed number of cycles after the activation arrives, the same in every
+    PE, so sums and products of a row still meet).
 
     Weights load through one shadow chain per column, entering at the bottom row and shifting
     up: after R shifts, the first weight row shifted in sits in row 0. ``act_swap`` marks the
@@ -145,8 +147,9 @@ class WeightStationaryArray(wiring.Component):
 
     @property
     def latency(self):
-        """Cycles from an activation row at :attr:`act` to its sums at :attr:`psum`."""
-        return self._cfg.rows + self._cfg.cols - 1
+        """Cycles from an activation row at :attr:`act` to its sums at :attr:`psum`: the skew
+        and deskew (R + C - 2 in all for every column), plus the PE pipeline."""
+        return self._cfg.rows + self._cfg.cols - 2 + ProcessingElement.LATENCY
 
     @property
     def swap_settle(self):

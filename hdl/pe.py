@@ -1,6 +1,6 @@
 """The weight-stationary processing element, optionally zero-gated."""
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,27 +33,34 @@ def pe_signature(cfg):
 
 
 class ProcessingElement(wiring.Component):
-    """Multiply-accumulate cell of a weight-stationary array, with a double-buffered weight.
+    """Multiply-accumulate cell of a weight-stationary array: double-buffered weight, and a
+    pipeline of operand, product and partial-sum registers.
 
-    Computes ``psum_out <= psum_in + act_in * weight`` every cycle, in
+    Computes ``psum_out = psum_in + act_in * weight`` for every activation that passes, in
     :func:`~zeroskip.hdl.layouts.psum_shape` (wide enough that a column of R products never
-    wraps; the engine's accumulator adds at ``acc_width``). The weight in use is ``active``;
-    the next fold's weight shifts into ``shadow`` through ``w_chain_in``/``w_chain_out``
-    while ``active`` is in use. ``swap_in`` travels with the first activation of a new fold:
-    on that cycle the PE multiplies by the shadow weight and adopts it, so each PE switches folds exactly when the new fold's data
-    reaches it (no global swap across the skew).
+    wraps; the engine's accumulator adds at ``acc_width``), :attr:`latency` cycles after the
+    activation arrived: the operands are registered (``op_act``, and ``active``, the weight in
+    use), then the product (``product_reg``), then the sum. Every PE of the array has the
+    same pipeline, so the partial sums meet the products of the same activation row as they
+    flow down a column. The next fold's weight shifts into ``shadow`` through
+    ``w_chain_in``/``w_chain_out`` while ``active`` is in use. ``swap_in`` travels with the
+    first activation of a new fold: on that row ``active`` loads the shadow weight, so each PE
+    switches folds exactly when the new fold's data reaches it (no global swap across the
+    skew), and no multiplexer sits between the weight registers and the multiplier.
 
     With ``cfg.zero_gating``, a zero flag travels beside every activation (``act_zero_*``) and
     every weight (``w_zero_chain_*``); flags are computed once, where values enter the array.
-    While the activation or the weight in use is zero, the activation register keeps its old
-    value (clock enable), so the multiplier's operands and product do not switch, and the
-    partial sum passes through unchanged. An activation is then represented by
-    ``(act, act_zero)``: its value is ``0 if act_zero else act``.
+    When the activation or the weight in use is zero, the operand registers keep their old
+    values (clock enable: the multiplier's inputs and output do not switch) and the product
+    register is cleared (synchronous reset), so the partial sum passes through unchanged.
+    Both are free pins of FPGA flip-flops and DSP registers: gating costs no LUTs in the
+    datapath. A zero weight is not loaded into ``active`` at all. Values are represented by
+    (register, flag) pairs: ``0 if flag else register``.
 
     For an N:M sparse array (``cfg.sparsity``), the PE holds one of the N non-zero weights of
     a group of M K positions together with its index, receives the group's M activations and
-    multiplies the one at that index: the same multiplier serves M/N times as many K positions.
-    Zero-gating then acts on the selected activation's flag.
+    registers the one at that index as its operand: the same multiplier serves M/N times as
+    many K positions. Zero-gating then acts on the selected activation's flag.
 
     Parameters
     ----------
@@ -69,8 +76,11 @@ class ProcessingElement(wiring.Component):
     w_chain_in : In(weight_slot_shape)
     w_shift : In(1)
         Shift the shadow weight chain by one (``shadow <= w_chain_in``).
-    act_out, swap_out, psum_out : Out
-        Registered, to the right-hand and lower neighbours.
+    act_out, swap_out : Out
+        Registered, to the right-hand neighbour (one cycle).
+    psum_out : Out(psum_shape)
+        Registered, to the lower neighbour: ``psum_in`` plus the product of the activation
+        that arrived ``latency - 1`` cycles before ``psum_in``.
     w_chain_out : Out(weight_slot_shape)
         The shadow weight, to the next PE of the chain.
     act_zero_in, act_zero_out, w_zero_chain_in, w_zero_chain_out : In, Out(1)
@@ -83,78 +93,104 @@ class ProcessingElement(wiring.Component):
         # State registers are attributes so that equivalence proofs can state invariants
         # over them. Datapath registers need no reset: nothing reads them before the first
         # fold's swap row has flushed them, and reset-less registers map to cheaper FPGA
-        # primitives.
+        # primitives (and into DSP blocks).
         self.shadow = Signal(weight_slot_shape(cfg), reset_less=True)
         self.active = Signal(weight_slot_shape(cfg), reset_less=True)
         self.act = Signal(pe_act_shape(cfg), reset_less=True)
+        self.op_act = Signal(act_shape(cfg), reset_less=True)
+        self.product_reg = Signal(self.product_shape(cfg), reset_less=True)
         self.psum = Signal(psum_shape(cfg), reset_less=True)
         if cfg.zero_gating:
             self.shadow_zero = Signal(reset_less=True)
             self.active_zero = Signal(reset_less=True)
             self.act_zero = Signal(cfg.act_group, reset_less=True)
+            self.gate = Signal(reset_less=True)
+
+    @staticmethod
+    def product_shape(cfg):
+        """The multiplier's own output shape (exact product of the operand shapes)."""
+        return (Const(0, act_shape(cfg)) * Const(0, weight_shape(cfg))).shape()
+
+    # Cycles from an activation at act_in to its product's share in psum_out: operand
+    # register, product register, partial-sum register.
+    LATENCY = 3
+
+    @property
+    def latency(self):
+        """Cycles from an activation at ``act_in`` to its product's share in ``psum_out``
+        (:attr:`LATENCY`: operand register, product register, partial-sum register)."""
+        return self.LATENCY
 
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
         shadow, active, act, psum = self.shadow, self.active, self.act, self.psum
-        # Named so waveforms and toggle counts can find the multiplier's operands and output.
-        slot = Signal(weight_slot_shape(cfg))
-        weight = Signal(weight_shape(cfg))
-        m.d.comb += slot.eq(Mux(self.swap_in, shadow, active))
-        if cfg.sparse:
-            operand = Signal(act_shape(cfg), name="act_selected")
-            # A multiplexer on the index, written out: indexing the lane array by a signal
-            # would compute index × width with a multiplier cell of its own.
-            selected = self.act_in[0]
-            for i in range(1, cfg.act_group):
-                selected = Mux(slot.index == i, self.act_in[i], selected)
-            m.d.comb += [weight.eq(slot.value), operand.eq(selected)]
-        else:
-            operand = self.act_in
-            m.d.comb += weight.eq(slot)
-        # The multiplier's own output width: sign extension to acc_width is wiring, and
-        # counting it as toggles would overstate the multiplier's switching.
-        product = Signal((operand * weight).shape())
-        m.d.comb += product.eq(operand * weight)
+        op_act, product_reg = self.op_act, self.product_reg
+        swap = self.swap_in
         with m.If(self.w_shift):
             m.d.sync += shadow.eq(self.w_chain_in)
-        with m.If(self.swap_in):
-            m.d.sync += active.eq(shadow)
-        m.d.sync += self.swap_out.eq(self.swap_in)
+        m.d.sync += self.swap_out.eq(swap)
         m.d.comb += [
             self.w_chain_out.eq(shadow),
             self.act_out.eq(act),
             self.psum_out.eq(psum),
         ]
+        # Named so waveforms and toggle counts find the multiplier's operands and output.
+        weight = Signal(weight_shape(cfg))
+        product = Signal(self.product_shape(cfg))
+        m.d.comb += [weight.eq(active.value if cfg.sparse else active),
+                     product.eq(op_act * weight)]
+        if cfg.sparse:
+            # The slot this row uses: the shadow's on a swap row. A multiplexer on the index,
+            # written out: indexing the lane array by a signal would compute index × width
+            # with a multiplier cell of its own.
+            index = Signal.like(active.index, name="slot_index")
+            m.d.comb += index.eq(Mux(swap, shadow.index, active.index))
+            selected = Signal(act_shape(cfg), name="act_selected")
+            choice = self.act_in[0]
+            for i in range(1, cfg.act_group):
+                choice = Mux(index == i, self.act_in[i], choice)
+            m.d.comb += selected.eq(choice)
+        else:
+            selected = self.act_in
+        # The partial sum adds the registered product: nothing but the adder between the
+        # product register and the partial-sum register.
+        m.d.sync += psum.eq(self.psum_in + product_reg)
 
         if not cfg.zero_gating:
-            # Assigning to the psum register truncates, at acc_width when that is narrower.
-            m.d.sync += [psum.eq(self.psum_in + product), act.eq(self.act_in)]
+            with m.If(swap):
+                m.d.sync += active.eq(shadow)
+            m.d.sync += [act.eq(self.act_in), op_act.eq(selected), product_reg.eq(product)]
             return m
 
         shadow_zero, active_zero, act_zero = self.shadow_zero, self.active_zero, self.act_zero
         weight_zero = Signal()
-        gate = Signal()
-        operand_zero = self.act_zero_in.bit_select(slot.index, 1) if cfg.sparse else \
-            self.act_zero_in
+        operand_zero = Signal()
+        gate = Signal(name="gate_in")
         m.d.comb += [
-            weight_zero.eq(Mux(self.swap_in, shadow_zero, active_zero)),
+            weight_zero.eq(Mux(swap, shadow_zero, active_zero)),
+            operand_zero.eq(self.act_zero_in.bit_select(index, 1) if cfg.sparse else
+                            self.act_zero_in),
             gate.eq(operand_zero | weight_zero),
             self.w_zero_chain_out.eq(shadow_zero),
             self.act_zero_out.eq(act_zero),
         ]
         with m.If(self.w_shift):
             m.d.sync += shadow_zero.eq(self.w_zero_chain_in)
-        with m.If(self.swap_in):
+        with m.If(swap):
             m.d.sync += active_zero.eq(shadow_zero)
-        m.d.sync += act_zero.eq(self.act_zero_in)
+            # A zero weight stays out of the register: the multiplier's input does not switch.
+            with m.If(~shadow_zero):
+                m.d.sync += active.eq(shadow)
+        m.d.sync += [act_zero.eq(self.act_zero_in), self.gate.eq(gate)]
         lanes = [(act, self.act_in)] if not cfg.sparse else \
             [(act[i], self.act_in[i]) for i in range(cfg.act_group)]
         for i, (held, arriving) in enumerate(lanes):
             with m.If(~self.act_zero_in[i]):
                 m.d.sync += held.eq(arriving)
-        # Gating masks the product rather than choosing between two sums: the AND folds into
-        # the adder's LUTs (one LUT per bit either way), where a 2:1 mux after the adder costs
-        # a LUT per accumulator bit.
-        m.d.sync += psum.eq(self.psum_in + Mux(gate, 0, product))
+        # Gating: the operand register holds (clock enable), the product register clears
+        # (synchronous reset) one cycle later, when the held operands' product would land.
+        with m.If(~gate):
+            m.d.sync += op_act.eq(selected)
+        m.d.sync += product_reg.eq(Mux(self.gate, 0, product))
         return m

@@ -13,7 +13,8 @@ Timeline (cycle 0 is the command transfer):
   adopted the new weights), then the next fold's R rows take R cycles, so
   ``h_{f+1} = h_f + max(T_f, 2R + C - 1)``;
 * the last row leaves ``result_path`` cycles after its transfer: input register (1), array
-  (R + C - 1), accumulator read and add (2), the output stage if configured (2, see
+  (:func:`array_latency`: R + C - 2 of skew and deskew plus the PE's 3-register pipeline),
+  accumulator read and add (2), the output stage if configured (2, see
   :func:`output_stage_latency`), result FIFO (1).
 
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
@@ -29,10 +30,12 @@ per-row ``need``/``consume`` bits (:mod:`zeroskip.models.wire`), so it needs the
 from .folds import fold_sequence
 
 __all__ = ["predict_cycles", "scalesim_ws_cycles", "utilization", "result_path",
-           "weight_reload_interval", "output_stage_latency"]
+           "array_latency", "weight_reload_interval", "output_stage_latency", "PE_LATENCY"]
 
 # Result FIFO (amaranth.lib.fifo.SyncFIFOBuffered): written in cycle y, readable in y + 1.
 FIFO_LATENCY = 1
+# A PE registers its operands, then the product, then the partial sum.
+PE_LATENCY = 3
 
 
 def output_stage_latency(cfg):
@@ -47,9 +50,17 @@ def weight_reload_interval(cfg):
     return (cfg.rows + cfg.cols - 1) + cfg.rows
 
 
+def array_latency(cfg):
+    """Cycles from an activation row entering the array to its column sums leaving it: skew
+    and deskew (R + C - 2) plus the PE pipeline (operand, product and partial-sum registers,
+    :data:`PE_LATENCY`). A test ties it to :attr:`zeroskip.hdl.array.WeightStationaryArray.
+    latency`, which the engine uses."""
+    return cfg.rows + cfg.cols - 2 + PE_LATENCY
+
+
 def result_path(cfg):
     """Cycles from an activation row's transfer to its result's transfer."""
-    return 1 + (cfg.rows + cfg.cols - 1) + 2 + output_stage_latency(cfg) + FIFO_LATENCY
+    return 1 + array_latency(cfg) + 2 + output_stage_latency(cfg) + FIFO_LATENCY
 
 
 class _DecoderReplay:

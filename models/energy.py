@@ -15,12 +15,13 @@ Use ratios between runs of the same configuration (gated over ungated), never ab
 __all__ = ["ENERGY_WEIGHTS", "relative_energy"]
 
 ENERGY_WEIGHTS = {
-    "products": 4.0,   # multiplier array switching, per output bit toggle
-    "psums": 2.0,      # 32-bit adder + partial-sum register, per bit toggle
-    "operands": 1.0,   # operand registers and wires into the multiplier
-    "act_lanes": 1.0,  # activation registers a sparse PE passes on (the M of its group)
-    "weights": 1.0,    # shadow and active weight registers
-    "control": 1.0,    # swap and zero flags
+    "products": 4.0,      # multiplier array switching, per output bit toggle
+    "psums": 2.0,         # 32-bit adder + partial-sum register, per bit toggle
+    "operands": 1.0,      # operand registers and wires into the multiplier
+    "product_regs": 1.0,  # the product register between multiplier and adder
+    "act_lanes": 1.0,     # activation registers passed along the row
+    "weights": 1.0,       # shadow and active weight registers
+    "control": 1.0,       # swap and zero flags, the registered gate
 }
 
 

@@ -10,20 +10,21 @@ import re
 
 __all__ = ["TOGGLE_CLASSES", "DATAPATH_CLASSES", "count_toggles"]
 
-# Signal names inside a PE (see hdl/pe.py) and the class each belongs to. ``act_in`` is the
-# multiplier's activation operand (the previous PE's ``act_out`` or a skew register), counted
-# once per PE; ``weight`` is the weight in use. In an N:M sparse PE the operand is
-# ``act_selected``, and ``act_in`` carries the group's M activations past the PE: counted as
-# ``act_lanes``, not as operands.
+# Signal names inside a PE (see hdl/pe.py) and the class each belongs to. The multiplier's
+# operands are the activation operand register ``op_act`` and the weight in use (``weight``);
+# ``act_in`` carries the activations along the row (the M of a group in an N:M sparse PE) past
+# the PE: ``act_lanes``, counted once per PE. ``product`` is the multiplier's output and
+# ``product_reg`` the register after it.
 TOGGLE_CLASSES = {
-    "operands": ("act_in", "act_selected", "weight"),
-    "act_lanes": (),
+    "operands": ("op_act", "weight"),
+    "act_lanes": ("act_in",),
     "products": ("product",),
+    "product_regs": ("product_reg",),
     "psums": ("psum_out",),
     "weights": ("w_chain_out", "active"),
-    "control": ("swap_out", "act_zero_out", "w_zero_chain_out", "active_zero"),
+    "control": ("swap_out", "act_zero_out", "w_zero_chain_out", "active_zero", "gate"),
 }
-DATAPATH_CLASSES = ("operands", "products", "psums")
+DATAPATH_CLASSES = ("operands", "products", "product_regs", "psums")
 
 _CLASS_OF = {name: cls for cls, names in TOGGLE_CLASSES.items() for name in names}
 _PE_SCOPE = re.compile(r"pe_\d+$")
@@ -42,8 +43,8 @@ def _toggles(changes):
 
 
 def count_toggles(wave_path):
-    """``{class: toggles}`` summed over all PEs, plus ``datapath`` (operands + products +
-    psums), ``total`` and ``pes`` (how many PEs were found)."""
+    """``{class: toggles}`` summed over all PEs, plus ``datapath`` (operands, products,
+    product registers, psums), ``total`` and ``pes`` (how many PEs were found)."""
     import pywellen
 
     wave = pywellen.Waveform(str(wave_path))
@@ -57,10 +58,7 @@ def count_toggles(wave_path):
     pes = set(per_pe)
     for signals in per_pe.values():
         for name, toggles in signals.items():
-            cls = _CLASS_OF[name]
-            if name == "act_in" and "act_selected" in signals:
-                cls = "act_lanes"
-            counts[cls] += toggles
+            counts[_CLASS_OF[name]] += toggles
     if not pes:
         raise ValueError(f"no PE signals found in {wave_path}")
     counts["datapath"] = sum(counts[c] for c in DATAPATH_CLASSES)

@@ -89,17 +89,25 @@ class GatingMiter(Elaboratable):
             return Cat([Mux(zeros[i], 0, g_lane) == u_lane for i, (g_lane, u_lane) in
                         enumerate(zip(lanes(gated), lanes(ungated)))]).all()
 
+        u_weight = value(u.active)
         m.d.comb += [
             # The property: same outputs, zero-flagged values standing for 0.
             Assert(g.psum_out == u.psum_out),
             Assert(same_lanes(g.act_out, g.act_zero_out, u.act_out)),
             Assert(g.swap_out == u.swap_out),
             Assert(Value.cast(g.w_chain_out) == Value.cast(u.w_chain_out)),
-            # Invariants that make it inductive: same state, and sound weight flags.
-            Assert(Value.cast(g.active) == Value.cast(u.active)),
-            Assert(same_lanes(act_g, act_g_zero, act_u)),
+            # Invariants that make it inductive. Sound flags: a flagged shadow weight is 0.
             Assert(~g.shadow_zero | (value(g.shadow) == 0)),
-            Assert(~g.active_zero | (value(g.active) == 0)),
+            # The weight in use: flagged zero (the gated register then keeps an old value),
+            # or the same slot on both sides.
+            Assert(Mux(g.active_zero, u_weight == 0,
+                       Value.cast(g.active) == Value.cast(u.active))),
+            Assert(same_lanes(act_g, act_g_zero, act_u)),
+            # The pipeline: an operand the gated side registered is the ungated one; one it
+            # skipped stood for a product of 0; products and sums are the same.
+            Assert(Mux(g.gate, (u.op_act == 0) | (u_weight == 0), g.op_act == u.op_act)),
+            Assert(g.product_reg == u.product_reg),
+            Assert(g.psum == u.psum),
         ]
         return m
 

@@ -19,6 +19,7 @@ from amaranth.sim import Simulator
 from zeroskip import ZeroskipConfig
 from zeroskip.hdl.array import ArrayRow, WeightStationaryArray, array_row_signature
 from zeroskip.hdl.layouts import psum_shape
+from zeroskip.hdl.pe import ProcessingElement
 from zeroskip.models.codecs import prune_nm
 from zeroskip.models.gemm import wrap
 from zeroskip.models.sparse import compress_nm
@@ -235,8 +236,9 @@ def test_shifting_before_swap_settle_corrupts_the_bottom_right_pe(name):
 def test_row_moves_activations_right_and_sums_down(gating):
     """ArrayRow alone: a shift loads its C shadow weights from ``w_chain_in`` (and shows them
     at ``w_chain_out``, to the row above); the activation entering PE 0 reaches PE c c cycles
-    later with its swap flag, and one cycle after that ``psum_out[c]`` is ``psum_in[c]`` plus
-    its product with the weight PE c adopted at the fold's swap."""
+    later with its swap flag, and ``psum_out[c]`` is ``psum_in[c]`` plus
+    its product with the weight PE c adopted at the fold's swap, the PE's latency after the
+    activation arrived."""
     cfg = _config(dict(rows=2, cols=3, acc_width=20, zero_gating=gating))
     dut = ArrayRow(cfg)
     flags = {"act_zero_in", "w_zero_chain_in", "w_zero_chain_out"}
@@ -274,11 +276,14 @@ def test_row_moves_activations_right_and_sums_down(gating):
     sim.add_testbench(tb)
     sim.run()
     assert seen[1][1] == folds[1] and seen[4][1] == folds[7]
-    for t in range(1, end - 1):
+    latency = ProcessingElement.LATENCY
+    for t in range(1, end - latency):
         for c in range(cfg.cols):
             entered = t - c                           # the cycle its activation entered PE 0
             if entered < 1:
                 continue
             weight = folds[max(s for s in folds if s <= entered)][c]
-            expected = wrap([psum_in[t][c] + acts[entered] * weight], shape.width, shape.signed)
-            assert seen[t + 1][0][c] == int(expected[0]), (t, c)
+            # The partial sum that meets this product arrives latency - 1 cycles after it.
+            partner = psum_in[t + latency - 1][c]
+            expected = wrap([partner + acts[entered] * weight], shape.width, shape.signed)
+            assert seen[t + latency][0][c] == int(expected[0]), (t, c)

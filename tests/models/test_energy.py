@@ -5,12 +5,13 @@ import pytest
 from zeroskip.models.energy import ENERGY_WEIGHTS, relative_energy
 
 # Toggle counts as count_toggles returns them: every weighted class, plus aggregates.
-SOME_TOGGLES = {"products": 37, "psums": 101, "operands": 13, "act_lanes": 5, "weights": 29,
-                "control": 7}
+SOME_TOGGLES = {"products": 37, "psums": 101, "operands": 13, "product_regs": 17,
+                "act_lanes": 5, "weights": 29, "control": 7}
 
 
 def _with_aggregates(toggles):
-    datapath = toggles["operands"] + toggles["products"] + toggles["psums"]
+    datapath = toggles["operands"] + toggles["products"] + toggles["product_regs"] + \
+        toggles["psums"]
     return dict(toggles, datapath=datapath, total=sum(toggles.values()), pes=9)
 
 

@@ -22,8 +22,8 @@ def _grouped(n):
 
 
 def _toggles(operands, products, psums, pes=16):
-    counts = {"operands": operands, "act_lanes": 0, "products": products, "psums": psums,
-              "weights": 1_234, "control": 567}
+    counts = {"operands": operands, "act_lanes": 0, "products": products, "product_regs": 0,
+              "psums": psums, "weights": 1_234, "control": 567}
     counts["datapath"] = operands + products + psums
     counts["total"] = counts["datapath"] + 1_234 + 567
     counts["pes"] = pes

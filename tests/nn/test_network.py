@@ -52,7 +52,8 @@ def test_a_tiny_network_runs_on_the_rtl_as_the_int8_model_computes(tmp_path, bui
                                       build_root=build_root)
     assert passed is True
     assert toggles["pes"] == CFG.rows * CFG.cols
-    assert toggles["datapath"] == toggles["operands"] + toggles["products"] + toggles["psums"]
+    assert toggles["datapath"] == toggles["operands"] + toggles["products"] + \
+        toggles["product_regs"] + toggles["psums"]
     assert toggles["products"] > 0
     # The waveform is deleted once counted.
     assert not list(build_root.rglob("*.fst"))
