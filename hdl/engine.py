@@ -1,13 +1,14 @@
 """The GEMM engine: streams in, weight-stationary array, on-chip accumulation, results out."""
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .accumulator import Accumulator, accumulator_meta_layout
 from .array import WeightStationaryArray
 from .decoders import weight_decoder
 from .folds import FoldSequencer
-from .layouts import (acc_shape, activation_row_layout, command_layout, compressed_word_layout,
+from .layouts import (activation_row_layout, command_layout, compressed_word_layout,
                       result_row_layout, weight_row_layout)
 from .output_stage import OutputStage
 from .pipeline import delay
@@ -65,6 +66,7 @@ class GemmEngine(wiring.Component):
         self._cfg = cfg
         self._array = WeightStationaryArray(cfg, row_module=row_module, pe_module=pe_module)
         self._decoder = weight_decoder(cfg)
+        self._accumulator = Accumulator(cfg)
         self._output_stage = OutputStage(cfg) if cfg.output_stage else None
         weight_payload = weight_row_layout(cfg) if self._decoder is None else \
             compressed_word_layout(cfg)
@@ -88,9 +90,10 @@ class GemmEngine(wiring.Component):
     @property
     def result_latency(self):
         """Cycles from an activation row's transfer to its result entering the result FIFO:
-        input register, array, accumulator read, accumulator add, output stage (if any)."""
+        input register, array, the accumulator (and the cycle it enters in), output stage
+        (if any)."""
         stage = 0 if self._output_stage is None else self._output_stage.latency
-        return 1 + self._array.latency + 2 + stage
+        return 1 + self._array.latency + 1 + self._accumulator.latency + stage
 
     @property
     def result_fifo_depth(self):
@@ -162,10 +165,7 @@ class GemmEngine(wiring.Component):
                 m.d.sync += ld_row.eq(ld_row + 1)
 
         # Activation injector: one row per cycle into the array --------------------------------
-        meta_layout = data.StructLayout({
-            "valid": 1, "addr": range(cfg.acc_depth), "first_k": 1, "last_k": 1, "last": 1,
-            "n_cols": range(cfg.cols + 1),
-        })
+        meta_layout = accumulator_meta_layout(cfg)
         inj_done = Signal()
         inj_row = Signal(range(max(cfg.acc_depth, 2)))
         first_row = Signal()
@@ -225,43 +225,23 @@ class GemmEngine(wiring.Component):
             with m.Else():
                 m.d.sync += inj_row.eq(inj_row + 1)
 
-        # Accumulation: read the partial row (stage A), add and write or emit (stage B) -------
-        m.submodules.acc_mem = acc_mem = memory.Memory(
-            shape=data.ArrayLayout(acc_shape(cfg), cfg.cols), depth=cfg.acc_depth, init=[])
-        rd = acc_mem.read_port()
-        wr = acc_mem.write_port()
-        meta_out = delay(m, meta_reg, array.latency, name="meta")
-        psum_a = Signal.like(array.psum)
-        meta_a = Signal(meta_layout)
-        m.d.comb += rd.addr.eq(meta_out.addr)
-        m.d.sync += [psum_a.eq(array.psum), meta_a.eq(meta_out)]
-
+        # Accumulation over K folds, then the result FIFO --------------------------------------
+        m.submodules.accumulator = acc = self._accumulator
+        m.d.comb += [acc.psum.eq(array.psum),
+                     acc.meta.eq(delay(m, meta_reg, array.latency, name="meta"))]
         m.submodules.result_fifo = result_fifo = fifo.SyncFIFOBuffered(
             width=result_row_layout(cfg).size, depth=self.result_fifo_depth)
-        out_row = Signal(result_row_layout(cfg))
-        for c in range(cfg.cols):
-            total = Signal(acc_shape(cfg), name=f"acc_sum_{c}")
-            m.d.comb += [
-                total.eq(psum_a[c] + Mux(meta_a.first_k, 0, rd.data[c])),
-                wr.data[c].eq(total),
-                out_row.data[c].eq(Mux(c < meta_a.n_cols, total, 0)),
-            ]
-        m.d.comb += [
-            out_row.last.eq(meta_a.last),
-            wr.addr.eq(meta_a.addr),
-            wr.en.eq(meta_a.valid & ~meta_a.last_k),
-        ]
         if self._output_stage is None:
             m.d.comb += [
-                result_fifo.w_en.eq(meta_a.valid & meta_a.last_k),
-                result_fifo.w_data.eq(out_row),
+                result_fifo.w_en.eq(acc.row_valid),
+                result_fifo.w_data.eq(acc.row),
             ]
         else:
             # The command register holds the parameters until the last result is delivered.
             m.submodules.output_stage = stage = self._output_stage
             m.d.comb += [
-                stage.row_in.eq(out_row),
-                stage.valid_in.eq(meta_a.valid & meta_a.last_k),
+                stage.row_in.eq(acc.row),
+                stage.valid_in.eq(acc.row_valid),
                 stage.params.requant.eq(dims.requant),
                 stage.params.relu.eq(dims.relu),
                 stage.params.mult.eq(dims.mult),

@@ -14,7 +14,8 @@ Timeline (cycle 0 is the command transfer):
   ``h_{f+1} = h_f + max(T_f, 2R + C - 1)``;
 * the last row leaves ``result_path`` cycles after its transfer: input register (1), array
   (:func:`array_latency`: R + C - 2 of skew and deskew plus the PE's 3-register pipeline),
-  accumulator read and add (2), the output stage if configured (2, see
+  the accumulator (4: the cycle a row enters, the read, the registered read and the
+  registered sum), the output stage if configured (2, see
   :func:`output_stage_latency`), result FIFO (1).
 
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
@@ -30,12 +31,16 @@ per-row ``need``/``consume`` bits (:mod:`zeroskip.models.wire`), so it needs the
 from .folds import fold_sequence
 
 __all__ = ["predict_cycles", "scalesim_ws_cycles", "utilization", "result_path",
-           "array_latency", "weight_reload_interval", "output_stage_latency", "PE_LATENCY"]
+           "array_latency", "weight_reload_interval", "output_stage_latency", "PE_LATENCY",
+           "ACCUMULATOR_LATENCY"]
 
 # Result FIFO (amaranth.lib.fifo.SyncFIFOBuffered): written in cycle y, readable in y + 1.
 FIFO_LATENCY = 1
 # A PE registers its operands, then the product, then the partial sum.
 PE_LATENCY = 3
+# The accumulator reads, registers the read, adds and registers the finished row
+# (zeroskip.hdl.accumulator.Accumulator.LATENCY, which a test ties to this).
+ACCUMULATOR_LATENCY = 3
 
 
 def output_stage_latency(cfg):
@@ -59,8 +64,11 @@ def array_latency(cfg):
 
 
 def result_path(cfg):
-    """Cycles from an activation row's transfer to its result's transfer."""
-    return 1 + array_latency(cfg) + 2 + output_stage_latency(cfg) + FIFO_LATENCY
+    """Cycles from an activation row's transfer to its result's transfer: input register,
+    array, the accumulator (:data:`ACCUMULATOR_LATENCY`, and the cycle a row enters it),
+    output stage, result FIFO."""
+    return (1 + array_latency(cfg) + 1 + ACCUMULATOR_LATENCY + output_stage_latency(cfg)
+            + FIFO_LATENCY)
 
 
 class _DecoderReplay:
