@@ -5,6 +5,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layouts import acc_shape, psum_shape, result_row_layout
+from .primitives import DP16KD_DEPTH, dp16kd_ram
 
 __all__ = ["Accumulator", "accumulator_meta_layout"]
 
@@ -24,20 +25,26 @@ class Accumulator(wiring.Component):
     and emits the finished rows.
 
     A row's partial results live in a memory of ``acc_depth`` rows × C lanes
-    (``amaranth.lib.memory.Memory``, block RAM on an FPGA). Four stages:
+    (``amaranth.lib.memory.Memory``, block RAM on an FPGA; with ``cfg.primitives == "ecp5"``
+    DP16KD blocks with their output register, see :func:`~zeroskip.hdl.primitives.dp16kd_ram`).
+    Each stage is a register, cut so that no path runs from the block RAM through the adder
+    back into it (on an ECP5 the block RAM sits in its own column, and that round trip alone
+    took 9 ns):
 
     0. the row arrives; its memory row is read;
     1. the read data leaves the memory;
     2. the read data is registered (the block RAM's own output register, which takes a read
-       from 5.8 ns to under 1 ns on an ECP5), the sum ``psum + partial`` is formed (``psum``
-       alone for a tile's first K fold), written back unless this is the last K fold, and
-       registered for output;
-    3. a finished row (last K fold) leaves, lanes past the tile's ``n_cols`` set to 0.
+       from 5.8 ns to under 1 ns on an ECP5), or replaced by a newer sum (below), or by 0 for
+       a tile's first K fold; lanes past the tile's ``n_cols`` are set to 0;
+    3. the sum ``psum + partial`` is formed and registered, also as the finished row of a
+       last K fold;
+    4. the sum is written back unless this is the last K fold; a finished row leaves.
 
-    A row is written two edges after its read, so a later row of the same memory row that
-    comes one or two cycles behind it would read the old value (tiles of one or two rows do
-    that). The last two sums are kept with their memory rows and forwarded to such a row
-    instead of the memory's data.
+    A row is written four edges after its read, so a later row of the same memory row that
+    comes one to four cycles behind it would read the old value (tiles of up to four rows do
+    that). The last sums are kept with their memory rows and forwarded instead of the
+    memory's data: into stage 2 for rows two to four cycles behind, and into the adder's
+    input in stage 3 for a row one cycle behind.
 
     Parameters
     ----------
@@ -48,7 +55,8 @@ class Accumulator(wiring.Component):
     psum : In(ArrayLayout(psum_shape, C))
         A row of column sums from the array.
     meta : In(accumulator_meta_layout)
-        The row's bookkeeping, in the same cycle.
+        The row's bookkeeping, in the same cycle; ``n_cols`` is the same for every row of an
+        output tile.
     row : Out(result_row_layout)
         A finished row: C accumulators (``acc_width``, wrapping) and ``last``.
     row_valid : Out(1)
@@ -65,7 +73,7 @@ class Accumulator(wiring.Component):
         })
 
     # Cycles from a row at psum/meta to the finished row at row/row_valid.
-    LATENCY = 3
+    LATENCY = 4
 
     @property
     def latency(self):
@@ -76,52 +84,74 @@ class Accumulator(wiring.Component):
         cfg = self._cfg
         lanes = data.ArrayLayout(acc_shape(cfg), cfg.cols)
         meta_layout = accumulator_meta_layout(cfg)
-        m.submodules.acc_mem = acc_mem = memory.Memory(shape=lanes, depth=cfg.acc_depth,
-                                                       init=[])
-        rd = acc_mem.read_port()
-        wr = acc_mem.write_port()
 
-        # Stage 0 -> 1: read; the row and its bookkeeping wait beside the memory.
-        psum_1 = Signal.like(self.psum, name="psum_1")
-        meta_1 = Signal(meta_layout, name="meta_1")
-        m.d.comb += rd.addr.eq(self.meta.addr)
-        m.d.sync += [psum_1.eq(self.psum), meta_1.eq(self.meta)]
+        # The row's bookkeeping and sums through the stages: meta[s] and psum[s] in stage s.
+        meta = [self.meta] + [Signal(meta_layout, name=f"meta_{s}") for s in range(1, 7)]
+        psum = [self.psum] + [Signal.like(self.psum, name=f"psum_{s}") for s in range(1, 3)]
+        for s in range(1, 7):
+            m.d.sync += meta[s].eq(meta[s - 1])
+        for s in range(1, 3):
+            m.d.sync += psum[s].eq(psum[s - 1])
 
-        # Stage 1 -> 2: the read data registered; forwarding decided one stage ahead.
-        psum_2 = Signal.like(self.psum, name="psum_2")
-        meta_2 = Signal(meta_layout, name="meta_2")
+        def writes(s):
+            """The row in stage ``s`` writes its sum back."""
+            return meta[s].valid & ~meta[s].last_k
+
+        # Stage 3's registered sum, and the two before it, each the sum of the row now in
+        # stage 4, 5 and 6.
+        sum_reg = Signal(lanes, name="acc_sum")
+        older_1 = Signal(lanes, name="acc_sum_1")
+        older_2 = Signal(lanes, name="acc_sum_2")
+        m.d.sync += [older_1.eq(sum_reg), older_2.eq(older_1)]
+
+        # The memory: read in stage 0 (data registered in stage 2), written in stage 4.
         partial = Signal(lanes, name="partial_read")
-        m.d.sync += [psum_2.eq(psum_1), meta_2.eq(meta_1), partial.eq(rd.data)]
-        # The sums of the two rows ahead, as they were written, with their memory rows.
-        sum_now = Signal(lanes, name="acc_sum")
-        recent_1 = Signal(lanes, name="recent_sum_1")
-        recent_2 = Signal(lanes, name="recent_sum_2")
-        wrote_1, wrote_2 = Signal(name="recent_wrote_1"), Signal(name="recent_wrote_2")
-        addr_1 = Signal.like(self.meta.addr, name="recent_addr_1")
-        addr_2 = Signal.like(self.meta.addr, name="recent_addr_2")
-        writes = Signal()
-        m.d.comb += writes.eq(meta_2.valid & ~meta_2.last_k)
-        m.d.sync += [recent_1.eq(sum_now), wrote_1.eq(writes), addr_1.eq(meta_2.addr),
-                     recent_2.eq(recent_1), wrote_2.eq(wrote_1), addr_2.eq(addr_1)]
-        # In stage 1 the row ahead by one is in stage 2 and the one ahead by two just wrote.
-        use_1, use_2 = Signal(name="forward_1"), Signal(name="forward_2")
-        m.d.sync += [use_1.eq(writes & (meta_2.addr == meta_1.addr)),
-                     use_2.eq(wrote_1 & (addr_1 == meta_1.addr))]
+        if cfg.primitives == "ecp5" and cfg.acc_depth <= DP16KD_DEPTH:
+            # The block RAM's own output register is the registered read.
+            m.d.comb += partial.eq(dp16kd_ram(
+                m, "acc_mem", width=lanes.size, depth=cfg.acc_depth, read_addr=self.meta.addr,
+                write_addr=meta[4].addr, write_data=sum_reg, write_en=writes(4)))
+        else:
+            m.submodules.acc_mem = acc_mem = memory.Memory(shape=lanes, depth=cfg.acc_depth,
+                                                           init=[])
+            rd = acc_mem.read_port()
+            wr = acc_mem.write_port()
+            m.d.comb += [rd.addr.eq(self.meta.addr), wr.addr.eq(meta[4].addr),
+                         wr.data.eq(sum_reg), wr.en.eq(writes(4))]
+            m.d.sync += partial.eq(rd.data)
 
-        # Stage 2: the sum, written back or registered for output.
+        # Forwarding. In stage 1, which of the rows two, three and four ahead (stages 3, 4, 5)
+        # write this row's memory row; in stage 2, whether the row one ahead (stage 3) does.
+        # (A tile's first K fold never has that: the row ahead of it with its memory row is
+        # the last K fold of the tile before, which does not write.)
+        use = {d: Signal(name=f"forward_{d}") for d in (1, 2, 3, 4)}
+        for d in (2, 3, 4):
+            m.d.sync += use[d].eq(writes(1 + d) & (meta[1 + d].addr == meta[1].addr))
+        m.d.sync += use[1].eq(writes(3) & (meta[3].addr == meta[2].addr))
+
+        # Stage 2: the newest value of the memory row (0 for a tile's first K fold), and the
+        # row's sums, registered; lanes past the tile's n_cols become 0 here, so that stage 3
+        # is the adder alone.
         before = Signal(lanes, name="acc_partial")
-        m.d.comb += before.eq(Mux(use_1, recent_1, Mux(use_2, recent_2, partial)))
-        out_row = Signal(result_row_layout(cfg), name="acc_row")
+        addend = Signal.like(self.psum, name="acc_psum")
+        newest = Signal(lanes, name="acc_newest")
+        m.d.comb += newest.eq(Mux(use[2], sum_reg, Mux(use[3], older_1,
+                                                       Mux(use[4], older_2, partial))))
         for c in range(cfg.cols):
-            m.d.comb += [
-                sum_now[c].eq(psum_2[c] + Mux(meta_2.first_k, 0, before[c])),
-                wr.data[c].eq(sum_now[c]),
-            ]
-            m.d.sync += out_row.data[c].eq(Mux(c < meta_2.n_cols, sum_now[c], 0))
-        out_valid = Signal(name="acc_row_valid")
-        m.d.comb += [wr.addr.eq(meta_2.addr), wr.en.eq(writes)]
-        m.d.sync += [out_row.last.eq(meta_2.last), out_valid.eq(meta_2.valid & meta_2.last_k)]
+            lane_on = c < meta[2].n_cols
+            m.d.sync += [before[c].eq(Mux(meta[2].first_k | ~lane_on, 0, newest[c])),
+                         addend[c].eq(Mux(lane_on, psum[2][c], 0))]
 
-        # Stage 3: out.
+        # Stage 3: the sum, also the finished row.
+        out_row = Signal(result_row_layout(cfg), name="acc_row")
+        out_valid = Signal(name="acc_row_valid")
+        for c in range(cfg.cols):
+            total = Signal(acc_shape(cfg), name=f"acc_total_{c}")
+            m.d.comb += total.eq(addend[c] + Mux(use[1], sum_reg[c], before[c]))
+            m.d.sync += [sum_reg[c].eq(total), out_row.data[c].eq(total)]
+        m.d.sync += [out_row.last.eq(meta[3].last),
+                     out_valid.eq(meta[3].valid & meta[3].last_k)]
+
+        # Stage 4: out.
         m.d.comb += [self.row.eq(out_row), self.row_valid.eq(out_valid)]
         return m

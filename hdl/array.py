@@ -149,7 +149,7 @@ class WeightStationaryArray(wiring.Component):
     def latency(self):
         """Cycles from an activation row at :attr:`act` to its sums at :attr:`psum`: the skew
         and deskew (R + C - 2 in all for every column), plus the PE pipeline."""
-        return self._cfg.rows + self._cfg.cols - 2 + ProcessingElement.LATENCY
+        return self._cfg.rows + self._cfg.cols - 2 + ProcessingElement.latency_of(self._cfg)
 
     @property
     def swap_settle(self):

@@ -1,17 +1,19 @@
 """The GEMM engine: streams in, weight-stationary array, on-chip accumulation, results out."""
 
-from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import fifo, stream, wiring
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .accumulator import Accumulator, accumulator_meta_layout
+from .accumulator import Accumulator
 from .array import WeightStationaryArray
 from .decoders import weight_decoder
-from .folds import FoldSequencer
+from .injector import ActivationInjector
 from .layouts import (activation_row_layout, command_layout, compressed_word_layout,
                       result_row_layout, weight_row_layout)
+from .loader import WeightLoader
 from .output_stage import OutputStage
 from .pipeline import delay
+from .result_buffer import ResultBuffer
 
 __all__ = ["GemmEngine"]
 
@@ -27,13 +29,14 @@ class GemmEngine(wiring.Component):
     loading is hidden once a tile has enough rows. Partial results of K folds accumulate in an
     on-chip memory of ``acc_depth`` rows; the last K fold sends finished rows to ``results``.
 
-    Backpressure: ``results`` has a FIFO, and an activation row of a last K fold enters the
-    array only with a FIFO slot reserved for its result. The array itself never stalls, and no
+    Backpressure: ``results`` has a buffer (:class:`~zeroskip.hdl.result_buffer.ResultBuffer`),
+    and an activation row of a last K fold enters the array only with a slot reserved for its
+    result. The array itself never stalls, and no
     stream can lose, duplicate or reorder data. A command with M, K or N equal to zero is
     accepted and ignored (no results).
 
     With ``cfg.output_stage``, finished rows pass through an
-    :class:`~zeroskip.hdl.output_stage.OutputStage` on their way to the result FIFO, which
+    :class:`~zeroskip.hdl.output_stage.OutputStage` on their way to the result buffer, which
     requantises them with the command's ``requant``, ``relu``, ``mult`` and ``shift`` fields
     (or passes them through when ``requant`` is 0); the values stay in the accumulator lanes,
     sign-extended.
@@ -89,7 +92,7 @@ class GemmEngine(wiring.Component):
 
     @property
     def result_latency(self):
-        """Cycles from an activation row's transfer to its result entering the result FIFO:
+        """Cycles from an activation row's transfer to its result entering the result buffer:
         input register, array, the accumulator (and the cycle it enters in), output stage
         (if any)."""
         stage = 0 if self._output_stage is None else self._output_stage.latency
@@ -97,144 +100,78 @@ class GemmEngine(wiring.Component):
 
     @property
     def result_fifo_depth(self):
-        # Enough slots for every row in flight at full rate plus the FIFO's own two-cycle
-        # write-to-read latency, so reservation never throttles an unstalled stream.
+        """Result rows the engine reserves slots for (the result buffer holds at least that
+        many)."""
+        # Enough slots for every row in flight at full rate plus the buffer's write-to-read
+        # latency and its output register, so reservation never throttles an unstalled
+        # stream.
         return self.result_latency + 4
 
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        rows = cfg.rows
         m.submodules.array = array = self._array
-        m.submodules.load_folds = ld = FoldSequencer(cfg)
-        m.submodules.inject_folds = inj = FoldSequencer(cfg)
 
         # Command ------------------------------------------------------------------------------
         dims = Signal(command_layout(cfg))
         running = Signal()
         start = Signal()
+        delivered = Signal()
         m.d.comb += [
             self.cmd.ready.eq(~running),
             start.eq(self.cmd.valid & ~running),
             self.busy.eq(running),
-            ld.dims.eq(dims), inj.dims.eq(dims),
-            ld.restart.eq(start), inj.restart.eq(start),
         ]
         p = self.cmd.payload
         with m.If(start):
             m.d.sync += [dims.eq(p), running.eq((p.m != 0) & (p.k != 0) & (p.n != 0))]
 
-        # Weight loader: shifts R rows into the shadow chains per fold, zeros past k_rows -----
+        # Weight loader and activation injector, joined by shadow_full and swapped ------------
+        m.submodules.loader = loader = WeightLoader(cfg, settle=array.swap_settle,
+                                                    all_rows=self._decoder is not None)
+        m.submodules.injector = injector = ActivationInjector(
+            cfg, credits=self.result_fifo_depth)
+        for block in (loader, injector):
+            # The fold sequencers register their outputs: on a start they take the new
+            # command's dimensions straight from the payload.
+            m.d.comb += [block.start.eq(start), block.dims.eq(dims),
+                         block.restart_dims.eq(p), block.running.eq(running)]
         if self._decoder is None:
-            weight_rows = self.weights
+            wiring.connect(m, wiring.flipped(self.weights), loader.rows)
         else:
             # Compressed streams carry all R rows of every fold; the decoder starts afresh with
             # each command and reads words only while one runs, so the cycle model can replay it.
             m.submodules.weight_decoder = decoder = self._decoder
             wiring.connect(m, wiring.flipped(self.weights), decoder.words)
-            weight_rows = decoder.rows
+            wiring.connect(m, decoder.rows, loader.rows)
             m.d.comb += [decoder.restart.eq(start), decoder.enable.eq(running)]
-        ld_done = Signal()
-        ld_row = Signal(range(max(rows, 2)))
-        shadow_full = Signal()
-        settle = Signal(range(array.swap_settle + 1))
-        loading = Signal()
-        take = Signal()
-        shift = Signal()
+        wiring.connect(m, wiring.flipped(self.activations), injector.activations)
         m.d.comb += [
-            loading.eq(running & ~ld_done & ~shadow_full & (settle == 0)),
-            take.eq(ld_row < ld.k_rows if self._decoder is None else 1),
-            weight_rows.ready.eq(loading & take),
-            shift.eq(loading & (~take | weight_rows.valid)),
-            array.w_shift.eq(shift),
-            array.w_row.eq(Mux(take, weight_rows.payload, 0)),
+            injector.shadow_full.eq(loader.shadow_full),
+            injector.delivered.eq(delivered),
+            loader.swapped.eq(injector.swapped),
+            array.w_shift.eq(loader.w_shift),
+            array.w_row.eq(loader.w_row),
+            array.act.eq(injector.act),
+            array.act_swap.eq(injector.act_swap),
         ]
         if cfg.zero_gating:
-            for c in range(cfg.cols):
-                value = weight_rows.payload[c].value if cfg.sparse else weight_rows.payload[c]
-                m.d.comb += array.w_row_zero[c].eq(~take | (value == 0))
-        with m.If(start):
-            m.d.sync += [ld_done.eq(0), ld_row.eq(0)]
-        with m.Elif(shift):
-            with m.If(ld_row == rows - 1):
-                m.d.sync += [ld_row.eq(0), shadow_full.eq(1)]
-                m.d.comb += ld.advance.eq(1)
-                with m.If(ld.last):
-                    m.d.sync += ld_done.eq(1)
-            with m.Else():
-                m.d.sync += ld_row.eq(ld_row + 1)
+            m.d.comb += [array.w_row_zero.eq(loader.w_row_zero),
+                         array.act_zero.eq(injector.act_zero)]
+        meta_reg = injector.meta
 
-        # Activation injector: one row per cycle into the array --------------------------------
-        meta_layout = accumulator_meta_layout(cfg)
-        inj_done = Signal()
-        inj_row = Signal(range(max(cfg.acc_depth, 2)))
-        first_row = Signal()
-        last_row = Signal()
-        credit_ok = Signal()
-        fire = Signal()
-        reserved = Signal(range(self.result_fifo_depth + 1))
-        act_reg = Signal(activation_row_layout(cfg))
-        swap_reg = Signal()
-        meta_reg = Signal(meta_layout)
-        if cfg.zero_gating:
-            # Zero detection happens once, here and at the weight loader; the flags travel
-            # with the values through the array.
-            act_zero_reg = Signal(cfg.k_per_fold)
-            m.d.comb += array.act_zero.eq(act_zero_reg)
-        m.d.comb += [
-            first_row.eq(inj_row == 0),
-            last_row.eq(inj_row == inj.tile_rows - 1),
-            credit_ok.eq(~inj.last_k | (reserved < self.result_fifo_depth)),
-            self.activations.ready.eq(running & ~inj_done & (~first_row | shadow_full)
-                                      & credit_ok),
-            fire.eq(self.activations.ready & self.activations.valid),
-            array.act.eq(act_reg),
-            array.act_swap.eq(swap_reg),
-        ]
-        m.d.sync += [
-            swap_reg.eq(fire & first_row),
-            meta_reg.valid.eq(fire),
-            meta_reg.addr.eq(inj_row),
-            meta_reg.first_k.eq(inj.first_k),
-            meta_reg.last_k.eq(inj.last_k),
-            meta_reg.last.eq(inj.last & last_row),
-            meta_reg.n_cols.eq(inj.n_cols),
-        ]
-        with m.If(settle != 0):
-            m.d.sync += settle.eq(settle - 1)
-        with m.If(start):
-            m.d.sync += [inj_done.eq(0), inj_row.eq(0)]
-        with m.Elif(fire):
-            # Hold act_reg between rows: idle cycles then cost no operand switching. With
-            # zero-gating, zero lanes also keep their old value and raise their zero flag.
-            if cfg.zero_gating:
-                for r in range(cfg.k_per_fold):
-                    lane = self.activations.payload[r]
-                    m.d.sync += act_zero_reg[r].eq(lane == 0)
-                    with m.If(lane != 0):
-                        m.d.sync += act_reg[r].eq(lane)
-            else:
-                m.d.sync += act_reg.eq(self.activations.payload)
-            with m.If(first_row):
-                m.d.sync += [shadow_full.eq(0), settle.eq(array.swap_settle)]
-            with m.If(last_row):
-                m.d.sync += inj_row.eq(0)
-                m.d.comb += inj.advance.eq(1)
-                with m.If(inj.last):
-                    m.d.sync += inj_done.eq(1)
-            with m.Else():
-                m.d.sync += inj_row.eq(inj_row + 1)
-
-        # Accumulation over K folds, then the result FIFO --------------------------------------
+        # Accumulation over K folds, then the result buffer ------------------------------------
         m.submodules.accumulator = acc = self._accumulator
         m.d.comb += [acc.psum.eq(array.psum),
                      acc.meta.eq(delay(m, meta_reg, array.latency, name="meta"))]
-        m.submodules.result_fifo = result_fifo = fifo.SyncFIFOBuffered(
-            width=result_row_layout(cfg).size, depth=self.result_fifo_depth)
+        # Finished rows wait in the result buffer; with ECP5 primitives its memory asks for LUT
+        # RAM (iCE40 has none, and it would become flip-flops there).
+        m.submodules.result_buffer = buffer = ResultBuffer(
+            result_row_layout(cfg), self.result_fifo_depth, lut_ram=cfg.primitives == "ecp5")
         if self._output_stage is None:
             m.d.comb += [
-                result_fifo.w_en.eq(acc.row_valid),
-                result_fifo.w_data.eq(acc.row),
+                buffer.w_en.eq(acc.row_valid),
+                buffer.w_data.eq(acc.row),
             ]
         else:
             # The command register holds the parameters until the last result is delivered.
@@ -246,21 +183,13 @@ class GemmEngine(wiring.Component):
                 stage.params.relu.eq(dims.relu),
                 stage.params.mult.eq(dims.mult),
                 stage.params.shift.eq(dims.shift),
-                result_fifo.w_en.eq(stage.valid_out),
-                result_fifo.w_data.eq(stage.row_out),
+                buffer.w_en.eq(stage.valid_out),
+                buffer.w_data.eq(stage.row_out),
             ]
 
         # Results ------------------------------------------------------------------------------
-        result_out = Signal(result_row_layout(cfg))
-        delivered = Signal()
-        m.d.comb += [
-            result_out.eq(result_fifo.r_data),
-            self.results.payload.eq(result_out),
-            self.results.valid.eq(result_fifo.r_rdy),
-            result_fifo.r_en.eq(self.results.ready),
-            delivered.eq(self.results.valid & self.results.ready),
-        ]
-        m.d.sync += reserved.eq(reserved + (fire & inj.last_k) - delivered)
-        with m.If(delivered & result_out.last):
+        wiring.connect(m, buffer.out, wiring.flipped(self.results))
+        m.d.comb += delivered.eq(self.results.valid & self.results.ready)
+        with m.If(delivered & self.results.payload.last):
             m.d.sync += running.eq(0)
         return m

@@ -1,12 +1,29 @@
 """Fold sequencing: the order in which the engine walks the tiles of a GEMM."""
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layouts import command_layout
 
-__all__ = ["FoldSequencer"]
+__all__ = ["FoldSequencer", "command_members", "add_fold_sequencer"]
+
+
+def command_members(cfg):
+    """The command ports a block that walks the folds takes: ``start`` (a command is accepted
+    this cycle), ``dims`` (the running command's dimensions, held), ``restart_dims`` (the new
+    command's, in the ``start`` cycle) and ``running``."""
+    return {"start": In(1), "dims": In(command_layout(cfg)),
+            "restart_dims": In(command_layout(cfg)), "running": In(1)}
+
+
+def add_fold_sequencer(m, block, cfg):
+    """Add a :class:`FoldSequencer` to ``m`` as ``folds``, restarted by ``block.start`` with
+    ``block``'s dimensions (see :func:`command_members`); returns it."""
+    m.submodules.folds = folds = FoldSequencer(cfg)
+    m.d.comb += [folds.dims.eq(block.dims), folds.restart.eq(block.start),
+                 folds.restart_dims.eq(block.restart_dims)]
+    return folds
 
 
 class FoldSequencer(wiring.Component):
@@ -18,15 +35,23 @@ class FoldSequencer(wiring.Component):
     Members
     -------
     dims : In(command_layout)
-        M, K, N of the running command (held stable while running).
+        M, K, N of the running command (held stable while it runs).
     restart : In(1)
-        Return to the first fold.
+        Return to the first fold of the command in ``restart_dims`` (outputs valid from the
+        next cycle on, when ``dims`` must hold it).
+    restart_dims : In(command_layout)
+        The new command's dimensions, in the ``restart`` cycle. A separate input keeps the
+        restart's compares apart from the running command's.
     advance : In(1)
         Step to the next fold.
     m_base, n_base, k_base : Out
         First row, column and K position of the current fold.
+
+    Every output is registered.
     tile_rows : Out
         Rows of A in the current M tile: ``min(acc_depth, M - m_base)``.
+    tile_last : Out
+        ``tile_rows - 1``: the index of the tile's last row.
     k_rows : Out
         K positions in the fold: ``min(R, K - k_base)``.
     n_cols : Out
@@ -43,11 +68,13 @@ class FoldSequencer(wiring.Component):
         super().__init__({
             "dims": In(command_layout(cfg)),
             "restart": In(1),
+            "restart_dims": In(command_layout(cfg)),
             "advance": In(1),
             "m_base": Out(dim),
             "n_base": Out(dim),
             "k_base": Out(dim),
             "tile_rows": Out(range(cfg.acc_depth + 1)),
+            "tile_last": Out(range(cfg.acc_depth)),
             "k_rows": Out(range(cfg.k_per_fold + 1)),
             "n_cols": Out(range(cfg.cols + 1)),
             "first_k": Out(1),
@@ -55,31 +82,104 @@ class FoldSequencer(wiring.Component):
             "last": Out(1),
         })
 
+    def _state_layout(self):
+        cfg = self._cfg
+        width = cfg.dim_width + 1
+        return data.StructLayout({
+            "k_left": width, "n_left": width, "m_left": width,
+            "last_k": 1, "last_n": 1, "last_m": 1, "first_k": 1,
+            "k_rows": range(cfg.k_per_fold + 1), "n_cols": range(cfg.cols + 1),
+            "tile_rows": range(cfg.acc_depth + 1), "tile_last": range(cfg.acc_depth),
+            "k_base": cfg.dim_width, "n_base": cfg.dim_width, "m_base": cfg.dim_width,
+        })
+
+    def _first(self, dims):
+        """The first fold of the command ``dims``, as a dict of field values."""
+        cfg = self._cfg
+        kpf, cols, tile = cfg.k_per_fold, cfg.cols, cfg.acc_depth
+        out = {"first_k": 1, "k_base": 0, "n_base": 0, "m_base": 0}
+        for d, extent, step in (("k", dims.k, kpf), ("n", dims.n, cols), ("m", dims.m, tile)):
+            single = extent <= step
+            out.update({f"{d}_left": extent, f"last_{d}": single,
+                        f"{d}_count": Mux(single, extent, step),
+                        f"{d}_count_1": Mux(single, extent - 1, step - 1)})
+        return out
+
+    def _step(self, state, dims):
+        """The fold after ``state`` (a dict of field values) in walk order, as a dict."""
+        cfg = self._cfg
+        kpf, cols, tile = cfg.k_per_fold, cfg.cols, cfg.acc_depth
+        first = self._first(dims)
+        after = {}
+        for d, step in (("k", kpf), ("n", cols), ("m", tile)):
+            left = state[f"{d}_left"]
+            final = left <= 2 * step
+            after.update({f"{d}_left": left - step, f"last_{d}": final,
+                          f"{d}_count": Mux(final, left - step, step),
+                          f"{d}_count_1": Mux(final, left - step - 1, step - 1)})
+        step_k, step_n = ~state["last_k"], state["last_k"] & ~state["last_n"]
+
+        def pick(d, field):
+            # k steps within an output tile; at its end k restarts and n steps, and after
+            # the last n fold n restarts and m steps.
+            key = field.format(d=d)
+            if d == "k":
+                return Mux(step_k, after[key], first[key])
+            if d == "n":
+                return Mux(step_n, after[key], Mux(step_k, state[key], first[key]))
+            return Mux(step_k | step_n, state[key], after[key])
+
+        out = {}
+        for d in "knm":
+            for field in ("{d}_left", "last_{d}", "{d}_count", "{d}_count_1"):
+                out[field.format(d=d)] = pick(d, field)
+        out["first_k"] = ~step_k
+        out["k_base"] = Mux(step_k, state["k_base"] + kpf, 0)
+        out["n_base"] = Mux(step_k, state["n_base"], Mux(step_n, state["n_base"] + cols, 0))
+        out["m_base"] = Mux(step_k | step_n, state["m_base"], state["m_base"] + tile)
+        return out
+
     def elaborate(self, platform):
         m = Module()
-        cfg, dims = self._cfg, self.dims
-        tile = cfg.acc_depth
-        last_m = Signal()
-        last_n = Signal()
-        m.d.comb += [
-            last_m.eq(self.m_base + tile >= dims.m),
-            last_n.eq(self.n_base + cfg.cols >= dims.n),
-            self.last_k.eq(self.k_base + cfg.k_per_fold >= dims.k),
-            self.first_k.eq(self.k_base == 0),
-            self.last.eq(last_m & last_n & self.last_k),
-            self.tile_rows.eq(Mux(last_m, dims.m - self.m_base, tile)),
-            self.k_rows.eq(Mux(self.last_k, dims.k - self.k_base, cfg.k_per_fold)),
-            self.n_cols.eq(Mux(last_n, dims.n - self.n_base, cfg.cols)),
-        ]
+        # Every output is a register, and the advance only loads registers: the sequencer
+        # keeps the current fold and the one after it, and an advance moves the next into the
+        # current and the one after that into the next (computed with one compare or subtract
+        # from the next fold's registers). The engine's control reads the outputs every
+        # cycle, and the 150 MHz goal leaves no room for arithmetic behind the advance. Each
+        # dimension keeps what is left of it from the fold on (``*_left``).
+        layout = self._state_layout()
+        cur = Signal(layout, name="fold")
+        nxt = Signal(layout, name="next_fold")
+
+        def as_dict(state):
+            out = {name: state[name] for name in layout.members}
+            for d, count, count_1 in (("k", "k_rows", None), ("n", "n_cols", None),
+                                      ("m", "tile_rows", "tile_last")):
+                out[f"{d}_count"] = state[count]
+                out[f"{d}_count_1"] = state[count_1] if count_1 else 0
+            return out
+
+        def store(target, values):
+            names = {"k_count": "k_rows", "n_count": "n_cols", "m_count": "tile_rows",
+                     "m_count_1": "tile_last"}
+            for key, value in values.items():
+                if key in ("k_count_1", "n_count_1"):
+                    continue
+                m.d.sync += target[names.get(key, key)].eq(value)
+
+        first = self._first(self.restart_dims)
         with m.If(self.restart):
-            m.d.sync += [self.m_base.eq(0), self.n_base.eq(0), self.k_base.eq(0)]
+            store(cur, first)
+            store(nxt, self._step(first, self.restart_dims))
         with m.Elif(self.advance):
-            with m.If(~self.last_k):
-                m.d.sync += self.k_base.eq(self.k_base + cfg.k_per_fold)
-            with m.Else():
-                m.d.sync += self.k_base.eq(0)
-                with m.If(~last_n):
-                    m.d.sync += self.n_base.eq(self.n_base + cfg.cols)
-                with m.Else():
-                    m.d.sync += [self.n_base.eq(0), self.m_base.eq(self.m_base + tile)]
+            m.d.sync += cur.eq(nxt)
+            store(nxt, self._step(as_dict(nxt), self.dims))
+
+        m.d.comb += [
+            self.m_base.eq(cur.m_base), self.n_base.eq(cur.n_base), self.k_base.eq(cur.k_base),
+            self.tile_rows.eq(cur.tile_rows), self.tile_last.eq(cur.tile_last),
+            self.k_rows.eq(cur.k_rows), self.n_cols.eq(cur.n_cols),
+            self.first_k.eq(cur.first_k), self.last_k.eq(cur.last_k),
+            self.last.eq(cur.last_m & cur.last_n & cur.last_k),
+        ]
         return m

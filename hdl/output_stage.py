@@ -2,18 +2,19 @@
 saturation of a row of accumulators, bit-exact with :func:`zeroskip.models.requant.requantize`.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layouts import acc_shape, requant_params_layout, result_row_layout
 from .pipeline import delay
+from .primitives import wide_product
 
 __all__ = ["OutputStage"]
 
 
 class OutputStage(wiring.Component):
-    """Requantises a row of C accumulators into ``out_width``-bit values, in two registered
+    """Requantises a row of C accumulators into ``out_width``-bit values, in seven registered
     stages.
 
     Per lane, with ``params.requant`` set::
@@ -23,14 +24,20 @@ class OutputStage(wiring.Component):
         y = clamp(y, -2**(out_width-1), 2**(out_width-1) - 1)
 
     and the result is sign-extended into the accumulator lane. With ``params.requant`` clear,
-    the accumulators pass through unchanged (``relu`` is then ignored). Stage 1 registers the
-    products (``acc · mult``, or ``acc · 1`` to pass through); stage 2 rounds, shifts,
-    applies ReLU and saturates, then registers the row. Rounding uses one variable shift:
-    ``((2·p) >> shift + 1) >> 1`` equals ``(p + 2**(shift-1)) >> shift`` for shift ≥ 1 and
-    ``p`` for shift = 0, so no variable-position addend is needed.
+    the accumulators pass through unchanged (``relu`` is then ignored).
+
+    The stages are cut for a fast clock (150 MHz on an ECP5): (1) the multiplier's operands
+    (``acc``, and ``mult`` or 1 to pass through), (2) the product, (3) the product again: on an
+    FPGA the multiplier's input, pipeline and output registers, which the tools pack into the
+    DSP block (with ``cfg.primitives == "ecp5"`` the product is built from ``MULT18X18D`` blocks
+    with their own registers, and stage 3 is the sum of their partial products:
+    :func:`~zeroskip.hdl.primitives.wide_product`), (4, 5) the variable shift, by its multiple
+    of 8 and then by the rest, (6) rounding, (7) ReLU and saturation. Rounding uses one variable shift: ``((2·p) >> shift + 1) >> 1``
+    equals ``(p + 2**(shift-1)) >> shift`` for shift ≥ 1 and ``p`` for shift = 0, so no
+    variable-position addend is needed.
 
     Everything entering in one cycle (row, ``last``, ``valid``, parameters) leaves together
-    ``latency`` cycles later; there is no backpressure (the engine reserves result FIFO room
+    ``latency`` cycles later; there is no backpressure (the engine reserves result buffer room
     before a row enters the array).
 
     Parameters
@@ -44,7 +51,7 @@ class OutputStage(wiring.Component):
     row_in : In(result_row_layout)
         C accumulators and the ``last`` flag.
     valid_in : In(1)
-        ``row_in`` holds a row (the engine's result-FIFO write enable).
+        ``row_in`` holds a row (the engine's result-buffer write enable).
     params : In(requant_params_layout)
         ``requant``, ``relu``, ``mult``, ``shift``, sampled with the row.
     row_out : Out(result_row_layout)
@@ -71,10 +78,13 @@ class OutputStage(wiring.Component):
             "valid_out": Out(1),
         })
 
+    # Cycles from a row at row_in to the same row at row_out (models.cycles ties to it).
+    LATENCY = 7
+
     @property
     def latency(self):
         """Cycles from a row at ``row_in`` to the same row at ``row_out``."""
-        return 2
+        return self.LATENCY
 
     def elaborate(self, platform):
         m = Module()
@@ -82,43 +92,63 @@ class OutputStage(wiring.Component):
         # A signed view of the accumulator: unsigned accumulators gain a zero sign bit.
         acc_bits = cfg.acc_width + (0 if cfg.acc_signed else 1)
         prod_shape = signed(acc_bits + cfg.requant_mult_width)
-
-        # Stage 1: products; pass-through is a multiplication by 1 with shift 0.
         p = self.params
-        requant_1 = Signal(name="requant_on_1")
-        relu_1 = Signal(name="requant_relu_1")
-        shift_1 = Signal.like(p.shift, name="requant_shift_1")
-        m.d.sync += [
-            requant_1.eq(p.requant),
-            relu_1.eq(p.requant & p.relu),
-            shift_1.eq(Mux(p.requant, p.shift, 0)),
-        ]
-        factor = Mux(p.requant, p.mult, 1)
-        products = []
-        for c in range(cfg.cols):
-            prod = Signal(prod_shape, name=f"requant_prod_{c}", reset_less=True)
-            # Exact: |acc · mult| < 2**(acc_bits - 1 + requant_mult_width).
-            m.d.sync += prod.eq(self.row_in.data[c] * factor)
-            products.append(prod)
 
-        # Stage 2: round to nearest (ties up), shift, ReLU, saturate.
+        # Parameters travel beside the row; pass-through is a multiplication by 1, shift 0.
+        factor = Signal(cfg.requant_mult_width, name="requant_factor")
+        m.d.comb += factor.eq(Mux(p.requant, p.mult, 1))
+        shift_0 = Signal.like(p.shift, name="requant_shift")
+        m.d.comb += shift_0.eq(Mux(p.requant, p.shift, 0))
+        # The shift in two steps, by its multiple of 8 (stage 4) and its remainder (stage 5):
+        # each an 8-way multiplexer, one slice deep on an FPGA.
+        shift_3 = delay(m, shift_0, 3, name="requant_shift", reset_less=True)
+        shift_4 = delay(m, shift_3, 1, name="requant_shift_lo", reset_less=True)
+        requant_7 = delay(m, p.requant, 6, name="requant_on", reset_less=True)
+        relu_7 = delay(m, p.requant & p.relu, 6, name="requant_relu", reset_less=True)
+
         lo, hi = -(1 << (cfg.out_width - 1)), (1 << (cfg.out_width - 1)) - 1
-        row_2 = Signal(data.ArrayLayout(acc_shape(cfg), cfg.cols), reset_less=True)
-        for c, prod in enumerate(products):
-            halves = Signal(signed(prod_shape.width + 1), name=f"requant_halves_{c}")
-            rounded = Signal(signed(prod_shape.width + 1), name=f"requant_rounded_{c}")
-            rectified = Signal.like(rounded, name=f"requant_relu_{c}")
+        top = cfg.out_width - 1
+        row_7 = Signal(data.ArrayLayout(acc_shape(cfg), cfg.cols), reset_less=True)
+        for c in range(cfg.cols):
+            acc = self.row_in.data[c].as_signed() if cfg.acc_signed else \
+                self.row_in.data[c].as_unsigned()
+            # Stages 1-3: the exact product (|acc · mult| < 2**(acc_bits - 1 + mult_width)).
+            if cfg.primitives == "ecp5":
+                prod = wide_product(m, f"requant_mult_{c}", a=acc, a_signed=cfg.acc_signed,
+                                    b=factor, shape=prod_shape)
+            else:
+                acc_1 = Signal(signed(acc_bits), name=f"requant_acc_{c}", reset_less=True)
+                factor_1 = Signal.like(factor, name=f"requant_factor_{c}", reset_less=True)
+                prod_2 = Signal(prod_shape, name=f"requant_prod_{c}", reset_less=True)
+                prod = Signal(prod_shape, name=f"requant_prod_reg_{c}", reset_less=True)
+                m.d.sync += [acc_1.eq(acc), factor_1.eq(factor), prod_2.eq(acc_1 * factor_1),
+                             prod.eq(prod_2)]
+            # Stages 4 and 5: the shift; stage 6: round to nearest (ties up).
+            coarse = Signal(signed(prod_shape.width + 1), name=f"requant_coarse_{c}",
+                            reset_less=True)
+            halves = Signal(signed(prod_shape.width + 1), name=f"requant_halves_{c}",
+                            reset_less=True)
+            rounded = Signal(signed(prod_shape.width + 1), name=f"requant_rounded_{c}",
+                             reset_less=True)
+            m.d.sync += [coarse.eq((prod << 1) >> Cat(Const(0, 3), shift_3[3:])),
+                         halves.eq(coarse >> shift_4[:3]), rounded.eq((halves + 1) >> 1)]
+            # Stage 7: ReLU, then saturation from the bits above the result's sign: all equal
+            # to the sign bit means in range.
+            negative = rounded[-1]
+            upper = rounded[top:]
             saturated = Signal(signed(cfg.out_width), name=f"requant_sat_{c}")
-            m.d.comb += [
-                halves.eq((prod << 1) >> shift_1),
-                rounded.eq((halves + 1) >> 1),
-                rectified.eq(Mux(relu_1 & (rounded < 0), 0, rounded)),
-                saturated.eq(Mux(rectified > hi, hi, Mux(rectified < lo, lo, rectified))),
-            ]
-            m.d.sync += row_2[c].eq(Mux(requant_1, saturated, rounded))
+            with m.If(relu_7 & negative):
+                m.d.comb += saturated.eq(0)
+            with m.Elif(~negative & upper.any()):
+                m.d.comb += saturated.eq(hi)
+            with m.Elif(negative & ~upper.all()):
+                m.d.comb += saturated.eq(lo)
+            with m.Else():
+                m.d.comb += saturated.eq(rounded[:cfg.out_width])
+            m.d.sync += row_7[c].eq(Mux(requant_7, saturated, rounded))
 
         m.d.comb += [
-            self.row_out.data.eq(row_2),
+            self.row_out.data.eq(row_7),
             self.row_out.last.eq(delay(m, self.row_in.last, self.latency, name="requant_last")),
             self.valid_out.eq(delay(m, self.valid_in, self.latency, name="requant_valid")),
         ]

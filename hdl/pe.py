@@ -5,6 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .layouts import act_shape, pe_act_shape, psum_shape, weight_shape, weight_slot_shape
+from .primitives import mult18x18d
 
 __all__ = ["ProcessingElement", "pe_signature"]
 
@@ -62,6 +63,15 @@ class ProcessingElement(wiring.Component):
     registers the one at that index as its operand: the same multiplier serves M/N times as
     many K positions. Zero-gating then acts on the selected activation's flag.
 
+    With ``cfg.primitives == "ecp5"`` the multiplier and the product register are one ECP5
+    ``MULT18X18D`` (:mod:`zeroskip.hdl.primitives`). Its input registers copy ``op_act`` and
+    the weight in use every cycle, which adds one cycle to :attr:`latency`; its output
+    register is ``product_reg``, cleared by the gate (synchronous reset). The operand
+    registers stay in fabric, where holding is a free clock enable: the block then needs no
+    clock enable of its own, and nextpnr can pack three PEs into each DSP block (each block
+    takes at most four distinct clock-enable and four reset nets). The weight register loads
+    a zero weight too, as a value 0, which saves the enable's LUT.
+
     Parameters
     ----------
     cfg : ZeroskipConfig
@@ -112,14 +122,21 @@ class ProcessingElement(wiring.Component):
         return (Const(0, act_shape(cfg)) * Const(0, weight_shape(cfg))).shape()
 
     # Cycles from an activation at act_in to its product's share in psum_out: operand
-    # register, product register, partial-sum register.
+    # register, product register, partial-sum register (vendor-neutral PE).
     LATENCY = 3
+
+    @classmethod
+    def latency_of(cls, cfg):
+        """:attr:`latency` of the PE of ``cfg``: :attr:`LATENCY`, plus the input registers of
+        the DSP block with ``cfg.primitives``."""
+        return cls.LATENCY + (cfg.primitives != "none")
 
     @property
     def latency(self):
         """Cycles from an activation at ``act_in`` to its product's share in ``psum_out``
-        (:attr:`LATENCY`: operand register, product register, partial-sum register)."""
-        return self.LATENCY
+        (:meth:`latency_of`: operand register, product register, partial-sum register; the
+        DSP block's input registers between the first two with primitives)."""
+        return self.latency_of(self._cfg)
 
     def elaborate(self, platform):
         m = Module()
@@ -135,11 +152,13 @@ class ProcessingElement(wiring.Component):
             self.act_out.eq(act),
             self.psum_out.eq(psum),
         ]
-        # Named so waveforms and toggle counts find the multiplier's operands and output.
-        weight = Signal(weight_shape(cfg))
-        product = Signal(self.product_shape(cfg))
-        m.d.comb += [weight.eq(active.value if cfg.sparse else active),
-                     product.eq(op_act * weight)]
+        primitive = cfg.primitives == "ecp5"
+        if not primitive:
+            # Named so waveforms and toggle counts find the multiplier's operands and output.
+            weight = Signal(weight_shape(cfg))
+            product = Signal(self.product_shape(cfg))
+            m.d.comb += [weight.eq(active.value if cfg.sparse else active),
+                         product.eq(op_act * weight)]
         if cfg.sparse:
             # The slot this row uses: the shadow's on a swap row. A multiplexer on the index,
             # written out: indexing the lane array by a signal would compute index × width
@@ -160,7 +179,11 @@ class ProcessingElement(wiring.Component):
         if not cfg.zero_gating:
             with m.If(swap):
                 m.d.sync += active.eq(shadow)
-            m.d.sync += [act.eq(self.act_in), op_act.eq(selected), product_reg.eq(product)]
+            m.d.sync += [act.eq(self.act_in), op_act.eq(selected)]
+            if primitive:
+                self._mult18x18d(m, clear=None)
+            else:
+                m.d.sync += product_reg.eq(product)
             return m
 
         shadow_zero, active_zero, act_zero = self.shadow_zero, self.active_zero, self.act_zero
@@ -168,7 +191,9 @@ class ProcessingElement(wiring.Component):
         operand_zero = Signal()
         gate = Signal(name="gate_in")
         m.d.comb += [
-            weight_zero.eq(Mux(swap, shadow_zero, active_zero)),
+            # As and/or rather than a multiplexer: Yosys would merge an identical multiplexer
+            # with active_zero's load enable and spend a LUT on it (ECP5).
+            weight_zero.eq((swap & shadow_zero) | (~swap & active_zero)),
             operand_zero.eq(self.act_zero_in.bit_select(index, 1) if cfg.sparse else
                             self.act_zero_in),
             gate.eq(operand_zero | weight_zero),
@@ -179,18 +204,40 @@ class ProcessingElement(wiring.Component):
             m.d.sync += shadow_zero.eq(self.w_zero_chain_in)
         with m.If(swap):
             m.d.sync += active_zero.eq(shadow_zero)
-            # A zero weight stays out of the register: the multiplier's input does not switch.
-            with m.If(~shadow_zero):
-                m.d.sync += active.eq(shadow)
         m.d.sync += [act_zero.eq(self.act_zero_in), self.gate.eq(gate)]
         lanes = [(act, self.act_in)] if not cfg.sparse else \
             [(act[i], self.act_in[i]) for i in range(cfg.act_group)]
         for i, (held, arriving) in enumerate(lanes):
             with m.If(~self.act_zero_in[i]):
                 m.d.sync += held.eq(arriving)
+        # A zero weight stays out of the register: the multiplier's input does not switch.
+        # (The primitive PE loads it, as a value 0: one load per fold saves the enable's LUT,
+        # and its products are cleared all the same.)
+        load = Signal(name="weight_load")
+        m.d.comb += load.eq(swap if primitive else swap & ~shadow_zero)
+        with m.If(load):
+            m.d.sync += active.eq(shadow)
         # Gating: the operand register holds (clock enable), the product register clears
         # (synchronous reset) one cycle later, when the held operands' product would land.
         with m.If(~gate):
             m.d.sync += op_act.eq(selected)
-        m.d.sync += product_reg.eq(Mux(self.gate, 0, product))
+        if primitive:
+            # One more register stage (the block's input registers) before the product.
+            gate_2 = Signal(name="gate_2", reset_less=True)
+            m.d.sync += gate_2.eq(self.gate)
+            self._mult18x18d(m, clear=gate_2)
+        else:
+            m.d.sync += product_reg.eq(Mux(self.gate, 0, product))
         return m
+
+    def _mult18x18d(self, m, *, clear):
+        """The multiplier as one ECP5 MULT18X18D (see :mod:`zeroskip.hdl.primitives`): its
+        input registers copy ``op_act`` and the weight in use every cycle, its output register
+        holds the product and clears when ``clear`` is high (``None``: never). Drives
+        ``product_reg`` from the block's output, one cycle later than the vendor-neutral PE."""
+        cfg = self._cfg
+        product = mult18x18d(
+            m, "mult", a=self.op_act, b=self.active.value if cfg.sparse else self.active,
+            a_signed=cfg.act_signed, b_signed=cfg.weight_signed,
+            width=self.product_shape(cfg).width, rst_p=clear)
+        m.d.comb += self.product_reg.eq(product)

@@ -8,8 +8,9 @@ from .array import ArrayRow
 from .decoders import weight_decoder
 from .engine import GemmEngine
 from .pe import ProcessingElement
+from .primitives import simulation_models
 
-__all__ = ["generate_verilog", "generate_decoder_verilog"]
+__all__ = ["generate_verilog", "simulation_verilog", "generate_decoder_verilog"]
 
 
 # Conversion takes about two seconds for an 8×8 engine; a flow that simulates one
@@ -29,6 +30,13 @@ def generate_verilog(cfg):
         verilog.convert(ProcessingElement(cfg), name=pe_name, emit_src=False),
     ]
     return "\n".join(parts)
+
+
+def simulation_verilog(cfg):
+    """What a simulator compiles for ``cfg``: :func:`generate_verilog`, followed by the
+    behavioural models of any vendor primitives it instantiates (``cfg.primitives``)."""
+    models = simulation_models(cfg)
+    return generate_verilog(cfg) + ("\n" + models if models else "")
 
 
 def generate_decoder_verilog(cfg, name):

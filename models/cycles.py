@@ -13,10 +13,10 @@ Timeline (cycle 0 is the command transfer):
   adopted the new weights), then the next fold's R rows take R cycles, so
   ``h_{f+1} = h_f + max(T_f, 2R + C - 1)``;
 * the last row leaves ``result_path`` cycles after its transfer: input register (1), array
-  (:func:`array_latency`: R + C - 2 of skew and deskew plus the PE's 3-register pipeline),
-  the accumulator (4: the cycle a row enters, the read, the registered read and the
-  registered sum), the output stage if configured (2, see
-  :func:`output_stage_latency`), result FIFO (1).
+  (:func:`array_latency`: R + C - 2 of skew and deskew plus the PE pipeline, :func:`pe_latency`),
+  the accumulator (5: the cycle a row enters, the read, the registered read, the sum and the
+  registered row), the output stage if configured (7, see
+  :func:`output_stage_latency`), result buffer (1).
 
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
 which starts empty with each command, reads a word per cycle while its bit buffer has room
@@ -32,22 +32,33 @@ from .folds import fold_sequence
 
 __all__ = ["predict_cycles", "scalesim_ws_cycles", "utilization", "result_path",
            "array_latency", "weight_reload_interval", "output_stage_latency", "PE_LATENCY",
+           "pe_latency",
            "ACCUMULATOR_LATENCY"]
 
-# Result FIFO (amaranth.lib.fifo.SyncFIFOBuffered): written in cycle y, readable in y + 1.
+# The result buffer (zeroskip.hdl.result_buffer): a row written in cycle y can be on the
+# results stream in y + 2 (counted here from the cycle after the write).
 FIFO_LATENCY = 1
-# A PE registers its operands, then the product, then the partial sum.
+# A PE registers its operands, then the product, then the partial sum; with vendor
+# primitives the DSP block's input registers come between the operands and the product.
 PE_LATENCY = 3
-# The accumulator reads, registers the read, adds and registers the finished row
+
+
+def pe_latency(cfg):
+    """The PE pipeline of ``cfg`` (:data:`PE_LATENCY`, one more with ``cfg.primitives``);
+    a test ties it to :meth:`zeroskip.hdl.pe.ProcessingElement.latency_of`."""
+    return PE_LATENCY + (cfg.primitives != "none")
+# The accumulator reads, registers the read, adds, and registers the finished row
 # (zeroskip.hdl.accumulator.Accumulator.LATENCY, which a test ties to this).
-ACCUMULATOR_LATENCY = 3
+ACCUMULATOR_LATENCY = 4
 
 
 def output_stage_latency(cfg):
-    """Cycles the output stage adds (``cfg.output_stage``): products registered, then the
-    rounded, shifted, rectified and saturated row. A test checks this against
-    :attr:`zeroskip.hdl.output_stage.OutputStage.latency`, which the engine uses."""
-    return 2 if cfg.output_stage else 0
+    """Cycles the output stage adds (``cfg.output_stage``): operands, product (twice: the
+    DSP block's registers), shift (in two steps), rounding, then the rectified and saturated
+    row. A test
+    checks this against :attr:`zeroskip.hdl.output_stage.OutputStage.latency`, which the
+    engine uses."""
+    return 7 if cfg.output_stage else 0
 
 
 def weight_reload_interval(cfg):
@@ -58,15 +69,15 @@ def weight_reload_interval(cfg):
 def array_latency(cfg):
     """Cycles from an activation row entering the array to its column sums leaving it: skew
     and deskew (R + C - 2) plus the PE pipeline (operand, product and partial-sum registers,
-    :data:`PE_LATENCY`). A test ties it to :attr:`zeroskip.hdl.array.WeightStationaryArray.
+    :func:`pe_latency`). A test ties it to :attr:`zeroskip.hdl.array.WeightStationaryArray.
     latency`, which the engine uses."""
-    return cfg.rows + cfg.cols - 2 + PE_LATENCY
+    return cfg.rows + cfg.cols - 2 + pe_latency(cfg)
 
 
 def result_path(cfg):
     """Cycles from an activation row's transfer to its result's transfer: input register,
     array, the accumulator (:data:`ACCUMULATOR_LATENCY`, and the cycle a row enters it),
-    output stage, result FIFO."""
+    output stage, result buffer."""
     return (1 + array_latency(cfg) + 1 + ACCUMULATOR_LATENCY + output_stage_latency(cfg)
             + FIFO_LATENCY)
 

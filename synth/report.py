@@ -38,6 +38,10 @@ def report_markdown(report):
         f"{dsp}. LUT multipliers: {booth}. Out-of-context wrapper: {'yes' if report['out_of_context_wrapper'] else 'no'}.",
         "",
     ]
+    if cfg.get("primitives", "none") == "ecp5":
+        lines += ["PE multipliers: one ECP5 MULT18X18D per PE with its input and output "
+                  "registers (operand, weight and product registers inside the block; "
+                  "`primitives = \"ecp5\"`).", ""]
     if report.get("lut_pe_multipliers"):
         how = "to fit the device" if report.get("dsp_budget_auto") else "as asked"
         lines += [f"DSP budget {report['dsp_budget']} ({how}): the multipliers of "

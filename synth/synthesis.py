@@ -28,7 +28,7 @@ from .wrapper import wrapper_module_name, wrapper_verilog
 from .yosys import read_stat_json, run_yosys, yosys_version
 
 __all__ = ["DEFAULT_SEEDS", "SynthesisPlan", "plan_synthesis", "run_plan", "synthesize",
-           "throughput"]
+           "throughput", "with_primitives"]
 
 # Placement seeds of nextpnr: fmax is the median over them (one placement is one sample of a
 # noisy process; the spread says how much a figure can be trusted).
@@ -161,17 +161,39 @@ class SynthesisPlan:
         return (*self.nextpnr_args, "--seed", str(seed), "--report", f"pnr-{seed}.json")
 
 
+def with_primitives(cfg, spec, dev, *, dsp, dsp_budget, primitives):
+    """``cfg`` with the target's PE primitives where the flow uses them: ECP5 with DSP
+    inference, when every PE multiplier gets a DSP block (within ``dsp_budget`` and the
+    device's count). A configuration that names primitives of another target, or asks for
+    them where PE multipliers must go to LUTs, is refused."""
+    if cfg.primitives != "none":
+        if cfg.primitives != spec.name:
+            raise ValueError(f"primitives {cfg.primitives!r} needs target {cfg.primitives!r}, "
+                             f"not {spec.name!r}")
+        if not dsp or (dsp_budget is not None and dsp_budget < cfg.multipliers):
+            raise ValueError(f"primitives {cfg.primitives!r} puts every PE multiplier in a DSP "
+                             f"block; it cannot go with --no-dsp or a dsp_budget below "
+                             f"{cfg.multipliers}")
+        return cfg
+    fits = dev is None or dev.dsp_blocks is None or cfg.multipliers <= dev.dsp_blocks
+    if primitives and spec.name == "ecp5" and dsp and fits and (
+            dsp_budget is None or dsp_budget >= cfg.multipliers):
+        return cfg.replace(primitives="ecp5")
+    return cfg
+
+
 def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
-                   breakdown=True, seeds=DEFAULT_SEEDS, dsp_budget=None):
+                   breakdown=True, seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True):
     """The :class:`SynthesisPlan` of :func:`synthesize` (same parameters but ``workdir``).
     Generates the Verilog; runs no tool. Raises ``ValueError`` for a bad target, device,
-    ``pnr``, seeds or DSP budget."""
+    ``pnr``, seeds, DSP budget or primitives."""
     spec, dev = resolve_target(target, device, pnr=pnr)
     seeds = tuple(seeds)
     if pnr and (not seeds or any(not isinstance(x, int) or x < 1 for x in seeds)):
         raise ValueError(f"seeds must be positive integers, not {seeds!r}")
     if dsp_budget is not None and (not isinstance(dsp_budget, int) or dsp_budget < 0):
         raise ValueError(f"dsp_budget must be a non-negative integer, not {dsp_budget!r}")
+    cfg = with_primitives(cfg, spec, dev, dsp=dsp, dsp_budget=dsp_budget, primitives=primitives)
     pes = [(r, c) for r in range(cfg.rows) for c in range(cfg.cols)]
     lut_pes = tuple(pes[dsp_budget:]) if dsp_budget is not None and dsp and \
         not _lut_multipliers(spec, dev, dsp) else ()
@@ -207,7 +229,7 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
 
 
 def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, breakdown=True,
-               seeds=DEFAULT_SEEDS, dsp_budget=None, workdir):
+               seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True, workdir):
     """Synthesise the engine of ``cfg`` for ``target`` and return a report dict.
 
     Parameters
@@ -239,6 +261,11 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
         order, to LUTs (radix-4 Booth). ``None``: as many as the device has; when the design
         needs more DSP blocks than that, the budget is set so that it fits (``dsp_budget``
         and ``dsp_budget_auto`` in the report).
+    primitives : bool
+        Build the PEs from the target's DSP primitive with its own registers where zeroskip
+        has one (``ecp5``: MULT18X18D; see :mod:`zeroskip.hdl.primitives`) and every PE
+        multiplier gets a DSP block. The report's ``config.primitives`` says what was used.
+        A ``cfg`` whose ``primitives`` is already set keeps it.
     workdir : path
         Folder for the Verilog, Yosys scripts, logs and netlists (created if missing).
 
@@ -255,7 +282,8 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
         (without timing).
     """
     plan = plan_synthesis(cfg, target, device=device, dsp=dsp, booth=booth, pnr=pnr,
-                          breakdown=breakdown, seeds=seeds, dsp_budget=dsp_budget)
+                          breakdown=breakdown, seeds=seeds, dsp_budget=dsp_budget,
+                          primitives=primitives)
     return run_plan(plan, workdir)
 
 
@@ -286,9 +314,12 @@ def run_plan(plan, workdir):
     if plan.dsp_budget is None and dev is not None and dev.dsp_blocks is not None and \
             dsp and need > dev.dsp_blocks:
         # More DSP blocks than the device has: move the excess PE multipliers to LUTs.
+        # PEs built from primitives cannot move: the budget applies to the neutral PEs.
         budget = max(0, cfg.multipliers - (need - dev.dsp_blocks))
-        plan = plan_synthesis(cfg, spec.name, device=dev.name, dsp=dsp, booth=booth, pnr=pnr,
-                              breakdown=plan.breakdown, seeds=plan.seeds, dsp_budget=budget)
+        plan = plan_synthesis(cfg.replace(primitives="none"), spec.name, device=dev.name,
+                              dsp=dsp, booth=booth, pnr=pnr, breakdown=plan.breakdown,
+                              seeds=plan.seeds, dsp_budget=budget, primitives=False)
+        cfg = plan.cfg
         budget_auto = True
         log = run_yosys(plan.scripts["script.ys"], cwd=workdir, retries=retries)
         stat = read_stat_json(workdir / "stat.json")

@@ -21,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from zeroskip.hdl.verilog import generate_verilog
+from zeroskip.hdl.verilog import simulation_verilog
 
 from .checks import case_report, timeout_report
 from .player_files import PlayerFileError, read_outcomes, stall_message, write_run
@@ -88,7 +88,7 @@ def build_player(cfg, simulator, *, build_root=None, opt="O2", waves=False):
         raise ValueError(f"opt must be one of {', '.join(VERILATOR_OPTS)}, not {opt!r}")
     build_dir = _build_dir(cfg, simulator, build_root, opt, waves)
     build_dir.mkdir(parents=True, exist_ok=True)
-    engine, bench = generate_verilog(cfg), player_verilog(cfg)
+    engine, bench = simulation_verilog(cfg), player_verilog(cfg)
     if simulator == "verilator":
         flags = _VERILATOR_FLAGS + (["--trace"] if waves else [])
         make = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-{opt} OPT_SLOW=-{opt} OPT_GLOBAL=-{opt}"

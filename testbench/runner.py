@@ -15,7 +15,7 @@ import sysconfig
 import time
 from pathlib import Path
 
-from zeroskip.hdl.verilog import generate_verilog
+from zeroskip.hdl.verilog import simulation_verilog
 
 from .cases import check_case, write_cases
 
@@ -199,7 +199,7 @@ def simulate(cfg, cases, *, simulator="icarus", harness="player", build_root=Non
     write_cases(cases_path, cases)
     results_path.unlink(missing_ok=True)
     build_seconds, run_seconds = run_cocotb(
-        simulator, build_dir, cfg.name, generate_verilog(cfg), "zeroskip.testbench.gemm_test",
+        simulator, build_dir, cfg.name, simulation_verilog(cfg), "zeroskip.testbench.gemm_test",
         run_dir, {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
                   "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)},
         waves=waves)

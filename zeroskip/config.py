@@ -22,10 +22,12 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 __all__ = ["ConfigError", "ZeroskipConfig", "DATAFLOWS", "WEIGHT_FORMATS", "NM_PATTERNS",
-           "SPARSITIES",
+           "SPARSITIES", "PRIMITIVES",
            "load_config", "default_config"]
 
 DATAFLOWS = ("weight_stationary",)
+# Technology primitives the PEs may instantiate (zeroskip.hdl.primitives).
+PRIMITIVES = ("none", "ecp5")
 WEIGHT_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
 # N:M patterns the nm codec and decoder support: M in {2, 4, 8}, 1 <= N < M.
 NM_PATTERNS = tuple(f"{n}:{m}" for m in (2, 4, 8) for n in range(1, m))
@@ -96,6 +98,10 @@ class ZeroskipConfig:
     requant_mult_width: int = _param(16, "width of the unsigned requantisation multiplier; "
                                          "shifts go up to acc_width + requant_mult_width - 1",
                                      lo=1, hi=32)
+    primitives: str = _param("none", "vendor primitives in the PEs: none (vendor-neutral "
+                                     "Verilog) or ecp5 (each multiplier a MULT18X18D with its "
+                                     "input and output registers; zeroskip synth --target "
+                                     "ecp5 uses it by default)", choices=PRIMITIVES)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -59,9 +59,22 @@ def gemm_report(cfg, sim_report, *, simulator):
     }
 
 
+def check_activity(cfg):
+    """Raise ``ValueError`` unless toggle counting can measure ``cfg``: the classes name the
+    vendor-neutral PE's registers (``primitives = "none"``)."""
+    if cfg.primitives != "none":
+        raise ValueError(f"toggle counting needs primitives 'none', not {cfg.primitives!r}: "
+                         f"the PE's operand and product registers are inside the "
+                         f"primitive there")
+
+
 def measure_activity(cfg, case, *, simulator, harness="player", build_root=None):
-    """Simulate ``case`` with a waveform; return ``(gemm report, toggles by class)``."""
+    """Simulate ``case`` with a waveform; return ``(gemm report, toggles by class)``.
+    Raises ``ValueError`` for a configuration with vendor primitives, whose operand and
+    product registers live inside the primitive's model."""
     from .testbench.activity import count_toggles
+
+    check_activity(cfg)
 
     reports, run_dir = simulate(cfg, [case], simulator=simulator, harness=harness,
                                 build_root=build_root, run_name=f"activity-{case.name}",

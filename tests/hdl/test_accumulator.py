@@ -18,18 +18,21 @@ from zeroskip.models.gemm import wrap
 
 def _rows(cfg, rng, count, *, gap_choices):
     """Rows of a few memory rows, each K-fold sequence first_k .. last_k, issued with gaps
-    drawn from ``gap_choices`` (0: back to back)."""
+    drawn from ``gap_choices`` (0: back to back). Each sequence has one n_cols, as an output
+    tile has in the engine."""
     shape = psum_shape(cfg)
     lo, hi = ((-(1 << (shape.width - 1)), 1 << (shape.width - 1)) if shape.signed
               else (0, 1 << shape.width))
     out = []
-    pending = {}
+    pending, n_cols = {}, {}
     for _ in range(count):
         addr = rng.randrange(min(cfg.acc_depth, 3))
         k = pending.get(addr, 0)
         folds = 3
+        if k == 0:
+            n_cols[addr] = rng.randint(1, cfg.cols)
         out.append({"addr": addr, "first_k": k == 0, "last_k": k == folds - 1,
-                    "n_cols": rng.randint(1, cfg.cols),
+                    "n_cols": n_cols[addr],
                     "psum": [rng.randrange(lo, hi) for _ in range(cfg.cols)],
                     "gap": rng.choice(gap_choices)})
         pending[addr] = (k + 1) % folds

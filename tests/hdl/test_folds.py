@@ -9,14 +9,15 @@ from zeroskip import ZeroskipConfig
 from zeroskip.hdl.folds import FoldSequencer
 from zeroskip.models.folds import fold_sequence
 
-_OUTPUTS = ("m_base", "n_base", "k_base", "tile_rows", "k_rows", "n_cols", "first_k", "last_k",
-            "last")
+_OUTPUTS = ("m_base", "n_base", "k_base", "tile_rows", "tile_last", "k_rows", "n_cols", "first_k",
+            "last_k", "last")
 
 
 def _expected(folds):
     """The sequencer's outputs for each fold of ``folds``: ``last`` only on the final one."""
     return [{"m_base": f.m_base, "n_base": f.n_base, "k_base": f.k_base,
-             "tile_rows": f.tile_rows, "k_rows": f.k_rows, "n_cols": f.n_cols,
+             "tile_rows": f.tile_rows, "tile_last": f.tile_rows - 1, "k_rows": f.k_rows,
+             "n_cols": f.n_cols,
              "first_k": int(f.first_k), "last_k": int(f.last_k), "last": int(i == len(folds) - 1)}
             for i, f in enumerate(folds)]
 
@@ -25,14 +26,29 @@ def _outputs(ctx, dut):
     return {name: ctx.get(getattr(dut, name)) for name in _OUTPUTS}
 
 
+def _set_dims(ctx, dut, m, k, n):
+    for dims in (dut.dims, dut.restart_dims):
+        ctx.set(dims.m, m)
+        ctx.set(dims.k, k)
+        ctx.set(dims.n, n)
+
+
 async def _command(ctx, dut, m, k, n):
     """Present M, K, N and pulse ``restart`` for one cycle."""
-    ctx.set(dut.dims.m, m)
-    ctx.set(dut.dims.k, k)
-    ctx.set(dut.dims.n, n)
+    _set_dims(ctx, dut, m, k, n)
     ctx.set(dut.restart, 1)
     await ctx.tick()
     ctx.set(dut.restart, 0)
+
+
+async def start_command(ctx, dut, m, k, n):
+    """Start a command of M, K, N on a block with :func:`~zeroskip.hdl.folds.command_members`
+    (the loader, the injector): ``start`` for one cycle, then ``running``."""
+    _set_dims(ctx, dut, m, k, n)
+    ctx.set(dut.start, 1)
+    await ctx.tick()
+    ctx.set(dut.start, 0)
+    ctx.set(dut.running, 1)
 
 
 async def _walk(ctx, dut, steps, rng=None):

@@ -172,3 +172,33 @@ def test_an_explicit_budget_maps_the_pes_beyond_it_to_luts(tmp_path):
         synthesize(cfg, "ecp5", dsp_budget=-1, workdir=tmp_path / "bad")
 
 
+
+
+def test_ecp5_builds_the_pes_from_registered_mult18x18d_blocks(tmp_path):
+    """By default the ECP5 flow builds every PE multiplier with its registers from one
+    MULT18X18D: the product register moves into the block and gating costs the PE one LUT.
+    --no-primitives gives the vendor-neutral PE."""
+    cfg = ZeroskipConfig(**INT8)
+    prim = synthesize(cfg, "ecp5", workdir=tmp_path / "prim")
+    neutral = synthesize(cfg, "ecp5", primitives=False, workdir=tmp_path / "neutral")
+    assert prim["config"]["primitives"] == "ecp5" and neutral["config"]["primitives"] == "none"
+    pe, pe_neutral = prim["modules"]["pe"], neutral["modules"]["pe"]
+    assert pe["cells_by_type"]["MULT18X18D"] == 1 and pe["dsps"] == 1
+    # The product register (16 bits) moved into the block, and the gate gained a stage for
+    # the block's input registers; the operand registers stay in fabric, where holding them
+    # is a free clock enable.
+    assert pe_neutral["ffs"] - pe["ffs"] == 16 - 1
+    ungated = synthesize(cfg.replace(zero_gating=False), "ecp5", workdir=tmp_path / "ungated")
+    assert pe["luts"] - ungated["modules"]["pe"]["luts"] <= 1   # the gate
+    assert "one ECP5 MULT18X18D per PE" in report_markdown(prim)
+    assert "MULT18X18D" not in report_markdown(neutral)
+
+
+def test_primitives_are_refused_where_they_cannot_be_used(tmp_path):
+    cfg = ZeroskipConfig(**INT8, primitives="ecp5")
+    with pytest.raises(ValueError, match="primitives 'ecp5' needs target 'ecp5', not 'xilinx'"):
+        synthesize(cfg, "xilinx", workdir=tmp_path)
+    with pytest.raises(ValueError, match="cannot go with --no-dsp or a dsp_budget below 4"):
+        synthesize(cfg, "ecp5", dsp=False, workdir=tmp_path)
+    with pytest.raises(ValueError, match="cannot go with --no-dsp or a dsp_budget below 4"):
+        synthesize(cfg, "ecp5", dsp_budget=3, workdir=tmp_path)

@@ -55,7 +55,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..gemm_check import run_gemm_check
+    from ..gemm_check import check_activity, run_gemm_check
     from ..models.requant import check_requant
     from ..testbench.player import PlayerError
     from ..testbench.runner import SimulatorUnavailable
@@ -72,6 +72,11 @@ def run(args):
         raise UsageError(f"zeroskip sim: --gemm: {e}") from None
     if args.relu and args.requant is None:
         raise UsageError("zeroskip sim: --relu needs --requant MULT,SHIFT")
+    if args.activity or args.compare_gating:
+        try:
+            check_activity(cfg)
+        except ValueError as e:
+            raise UsageError(f"zeroskip sim: --activity/--compare-gating: {e}") from None
     requant = None if args.requant is None else (*args.requant, args.relu)
     try:
         check_requant(cfg, requant)

@@ -36,16 +36,23 @@ def add_arguments(parser):
     parser.add_argument("--dsp-budget", metavar="N", type=non_negative,
                         help="map at most N PE multipliers to DSP blocks, the rest to LUTs "
                              "(default: as many as the device has)")
+    parser.add_argument("--no-primitives", action="store_true",
+                        help="keep the PEs vendor-neutral (inferred multipliers) where the "
+                             "target has primitives zeroskip uses (ecp5: MULT18X18D with its "
+                             "registers, the default when every PE gets a DSP block)")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
 
 
 def run(args):
     from ..synth import (DesignDoesNotFit, NextpnrError, YosysError, report_json,
                          report_markdown, resolve_target, synthesize)
+    from ..synth.synthesis import with_primitives
 
     cfg = config_from_args(args)
     try:
-        resolve_target(args.target, args.device, pnr=args.pnr)
+        spec, dev = resolve_target(args.target, args.device, pnr=args.pnr)
+        with_primitives(cfg, spec, dev, dsp=not args.no_dsp, dsp_budget=args.dsp_budget,
+                        primitives=not args.no_primitives)
     except ValueError as e:
         raise UsageError(f"zeroskip synth: {e}") from None
     out = args.output
@@ -55,7 +62,8 @@ def run(args):
         report = synthesize(cfg, args.target, device=args.device, dsp=not args.no_dsp,
                             booth=not args.no_booth, pnr=args.pnr,
                             seeds=tuple(range(1, args.seeds + 1)),
-                            dsp_budget=args.dsp_budget, workdir=work)
+                            dsp_budget=args.dsp_budget, primitives=not args.no_primitives,
+                            workdir=work)
     except DesignDoesNotFit as e:
         print(f"zeroskip synth: {e}", file=sys.stderr)
         return EXIT_FAILED
