@@ -6,7 +6,7 @@ import sys
 
 from zeroskip.cli import main
 
-from ..conftest import one_line_error
+from ..conftest import one_line_error, require_simulator
 
 
 def test_generate_writes_verilog_and_config(tmp_path, capsys):
@@ -17,6 +17,21 @@ def test_generate_writes_verilog_and_config(tmp_path, capsys):
     assert "module g32(" in verilog and "module g32_pe(" in verilog
     assert config["rows"] == 3 and config["cols"] == 2 and config["name"] == "g32"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g32.json", "g32.v"]
+
+
+def test_generate_with_primitives_writes_the_models_a_simulator_needs(tmp_path):
+    """With --primitives ecp5 the Verilog instantiates MULT18X18D and DP16KD; the third file
+    holds their behavioural models, and the two compile on their own."""
+    assert main(["generate", "--rows", "2", "--cols", "2", "--name", "p22", "--primitives",
+                 "ecp5", "-o", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["p22.json", "p22.v", "p22_sim_models.v"]
+    verilog, models = (out / "p22.v").read_text(), (out / "p22_sim_models.v").read_text()
+    assert "MULT18X18D #(" in verilog and "DP16KD #(" in verilog
+    assert "module MULT18X18D(" in models and "module DP16KD(" in models
+    require_simulator("icarus")
+    subprocess.run(["iverilog", "-g2012", "-s", "p22", "-o", "sim", "p22.v", "p22_sim_models.v"],
+                   cwd=out, check=True)
 
 
 def test_generate_is_deterministic(tmp_path):
