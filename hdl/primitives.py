@@ -19,13 +19,20 @@ and an 8×8 array did not place. With the enable tied high and one reset net per
 PEs share a block. The gate costs a gated PE one LUT. Inputs the block does not use (C,
 SRIA, SRIB, the other clocks) are left unconnected.
 
-Yosys ships only a blackbox of ``MULT18X18D``, and the vendor's simulation library is not
-free to copy, so :func:`mult18x18d_model` writes a behavioural model of exactly the subset
-the PE configures (registers on CLK0, the clock enables and resets named by the parameters,
-synchronous reset, signed or unsigned operands; no cascade, no pipeline register). The
-simulators run the primitive netlist with it, and the whole engine suite checks it against
-NumPy; the model itself follows Lattice's ECP5 sysDSP usage guide (TN1267), and a test checks
-that it refuses a configuration outside that subset.
+The accumulator memory uses ``DP16KD`` blocks (:func:`dp16kd_ram`) in their 36-bit
+pseudo-dual-port arrangement with the read's output register on (Yosys never sets
+``REGMODE``), and the output stage's wide products are 18-bit chunks of ``MULT18X18D``
+(:func:`wide_product`).
+
+Yosys ships only black boxes of ``MULT18X18D`` and ``DP16KD``, and the vendor's simulation
+library is not free to copy, so :func:`mult18x18d_model` and :func:`dp16kd_model` write
+behavioural models of exactly the configurations used here (registers on CLK0, the enables
+and resets named by the parameters, synchronous reset, signed or unsigned operands; 36-bit
+write and registered 36-bit read), and stop the simulation on any other. The simulators run
+the primitive netlist with them, the engine suite checks it against NumPy on both, and a
+model with one register too few fails it. Their meaning follows the parameter names of
+Yosys' cell library and nextpnr's bitstream writer; they have not been checked against
+hardware.
 """
 
 from amaranth.hdl import ClockSignal, Const, Instance, Signal, Value, signed, unsigned
