@@ -99,7 +99,7 @@ class GemmEngine(wiring.Component):
         return 1 + self._array.latency + 1 + self._accumulator.latency + stage
 
     @property
-    def result_fifo_depth(self):
+    def result_buffer_depth(self):
         """Result rows the engine reserves slots for (the result buffer holds at least that
         many)."""
         # Enough slots for every row in flight at full rate plus the buffer's write-to-read
@@ -130,7 +130,7 @@ class GemmEngine(wiring.Component):
         m.submodules.loader = loader = WeightLoader(cfg, settle=array.swap_settle,
                                                     all_rows=self._decoder is not None)
         m.submodules.injector = injector = ActivationInjector(
-            cfg, credits=self.result_fifo_depth)
+            cfg, credits=self.result_buffer_depth)
         for block in (loader, injector):
             # The fold sequencers register their outputs: on a start they take the new
             # command's dimensions straight from the payload.
@@ -167,7 +167,7 @@ class GemmEngine(wiring.Component):
         # Finished rows wait in the result buffer; with ECP5 primitives its memory asks for LUT
         # RAM (iCE40 has none, and it would become flip-flops there).
         m.submodules.result_buffer = buffer = ResultBuffer(
-            result_row_layout(cfg), self.result_fifo_depth, lut_ram=cfg.primitives == "ecp5")
+            result_row_layout(cfg), self.result_buffer_depth, lut_ram=cfg.primitives == "ecp5")
         if self._output_stage is None:
             m.d.comb += [
                 buffer.w_en.eq(acc.row_valid),

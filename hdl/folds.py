@@ -93,46 +93,46 @@ class FoldSequencer(wiring.Component):
             "k_base": cfg.dim_width, "n_base": cfg.dim_width, "m_base": cfg.dim_width,
         })
 
+    # Each dimension's fields in the fold state: what is left, whether this is its last
+    # fold, the fold's count (and for M the index of its last row).
+    _FIELDS = {"k": ("k_left", "last_k", "k_rows"), "n": ("n_left", "last_n", "n_cols"),
+               "m": ("m_left", "last_m", "tile_rows", "tile_last")}
+
+    def _steps(self):
+        cfg = self._cfg
+        return {"k": cfg.k_per_fold, "n": cfg.cols, "m": cfg.acc_depth}
+
     def _first(self, dims):
         """The first fold of the command ``dims``, as a dict of field values."""
-        cfg = self._cfg
-        kpf, cols, tile = cfg.k_per_fold, cfg.cols, cfg.acc_depth
         out = {"first_k": 1, "k_base": 0, "n_base": 0, "m_base": 0}
-        for d, extent, step in (("k", dims.k, kpf), ("n", dims.n, cols), ("m", dims.m, tile)):
+        for d, step in self._steps().items():
+            extent = dims[d]
             single = extent <= step
-            out.update({f"{d}_left": extent, f"last_{d}": single,
-                        f"{d}_count": Mux(single, extent, step),
-                        f"{d}_count_1": Mux(single, extent - 1, step - 1)})
+            values = (extent, single, Mux(single, extent, step), Mux(single, extent - 1, step - 1))
+            out.update(zip(self._FIELDS[d], values))
         return out
 
     def _step(self, state, dims):
         """The fold after ``state`` (a dict of field values) in walk order, as a dict."""
-        cfg = self._cfg
-        kpf, cols, tile = cfg.k_per_fold, cfg.cols, cfg.acc_depth
+        steps = self._steps()
         first = self._first(dims)
-        after = {}
-        for d, step in (("k", kpf), ("n", cols), ("m", tile)):
+        step_k, step_n = ~state["last_k"], state["last_k"] & ~state["last_n"]
+        out = {}
+        for d, step in steps.items():
             left = state[f"{d}_left"]
             final = left <= 2 * step
-            after.update({f"{d}_left": left - step, f"last_{d}": final,
-                          f"{d}_count": Mux(final, left - step, step),
-                          f"{d}_count_1": Mux(final, left - step - 1, step - 1)})
-        step_k, step_n = ~state["last_k"], state["last_k"] & ~state["last_n"]
-
-        def pick(d, field):
-            # k steps within an output tile; at its end k restarts and n steps, and after
-            # the last n fold n restarts and m steps.
-            key = field.format(d=d)
-            if d == "k":
-                return Mux(step_k, after[key], first[key])
-            if d == "n":
-                return Mux(step_n, after[key], Mux(step_k, state[key], first[key]))
-            return Mux(step_k | step_n, state[key], after[key])
-
-        out = {}
-        for d in "knm":
-            for field in ("{d}_left", "last_{d}", "{d}_count", "{d}_count_1"):
-                out[field.format(d=d)] = pick(d, field)
+            after = (left - step, final, Mux(final, left - step, step),
+                     Mux(final, left - step - 1, step - 1))
+            for key, value in zip(self._FIELDS[d], after):
+                # k steps within an output tile; at its end k restarts and n steps, and
+                # after the last n fold n restarts and m steps.
+                if d == "k":
+                    out[key] = Mux(step_k, value, first[key])
+                elif d == "n":
+                    out[key] = Mux(step_n, value, Mux(step_k, state[key], first[key]))
+                else:
+                    out[key] = Mux(step_k | step_n, state[key], value)
+        kpf, cols, tile = steps["k"], steps["n"], steps["m"]
         out["first_k"] = ~step_k
         out["k_base"] = Mux(step_k, state["k_base"] + kpf, 0)
         out["n_base"] = Mux(step_k, state["n_base"], Mux(step_n, state["n_base"] + cols, 0))
@@ -151,21 +151,8 @@ class FoldSequencer(wiring.Component):
         cur = Signal(layout, name="fold")
         nxt = Signal(layout, name="next_fold")
 
-        def as_dict(state):
-            out = {name: state[name] for name in layout.members}
-            for d, count, count_1 in (("k", "k_rows", None), ("n", "n_cols", None),
-                                      ("m", "tile_rows", "tile_last")):
-                out[f"{d}_count"] = state[count]
-                out[f"{d}_count_1"] = state[count_1] if count_1 else 0
-            return out
-
         def store(target, values):
-            names = {"k_count": "k_rows", "n_count": "n_cols", "m_count": "tile_rows",
-                     "m_count_1": "tile_last"}
-            for key, value in values.items():
-                if key in ("k_count_1", "n_count_1"):
-                    continue
-                m.d.sync += target[names.get(key, key)].eq(value)
+            m.d.sync += [target[key].eq(value) for key, value in values.items()]
 
         first = self._first(self.restart_dims)
         with m.If(self.restart):
@@ -173,7 +160,7 @@ class FoldSequencer(wiring.Component):
             store(nxt, self._step(first, self.restart_dims))
         with m.Elif(self.advance):
             m.d.sync += cur.eq(nxt)
-            store(nxt, self._step(as_dict(nxt), self.dims))
+            store(nxt, self._step({name: nxt[name] for name in layout.members}, self.dims))
 
         m.d.comb += [
             self.m_base.eq(cur.m_base), self.n_base.eq(cur.n_base), self.k_base.eq(cur.k_base),

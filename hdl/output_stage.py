@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from .layouts import acc_shape, requant_params_layout, result_row_layout
 from .pipeline import delay
-from .primitives import wide_product
+from .primitives import WIDE_PRODUCT_LATENCY, wide_product
 
 __all__ = ["OutputStage"]
 
@@ -101,7 +101,9 @@ class OutputStage(wiring.Component):
         m.d.comb += shift_0.eq(Mux(p.requant, p.shift, 0))
         # The shift in two steps, by its multiple of 8 (stage 4) and its remainder (stage 5):
         # each an 8-way multiplexer, one slice deep on an FPGA.
-        shift_3 = delay(m, shift_0, 3, name="requant_shift", reset_less=True)
+        # Stages 1-3 (WIDE_PRODUCT_LATENCY) form the product, in fabric or in DSP blocks.
+        shift_3 = delay(m, shift_0, WIDE_PRODUCT_LATENCY, name="requant_shift",
+                        reset_less=True)
         shift_4 = delay(m, shift_3, 1, name="requant_shift_lo", reset_less=True)
         requant_7 = delay(m, p.requant, 6, name="requant_on", reset_less=True)
         relu_7 = delay(m, p.requant & p.relu, 6, name="requant_relu", reset_less=True)

@@ -37,7 +37,7 @@ hardware.
 
 from amaranth.hdl import ClockSignal, Const, Instance, Signal, Value, signed, unsigned
 
-__all__ = ["MULT18X18D_PARAMETERS", "mult18x18d_parameters", "mult18x18d", "wide_product",
+__all__ = ["mult18x18d_parameters", "mult18x18d", "wide_product",
            "WIDE_PRODUCT_LATENCY", "DP16KD_PARAMETERS", "DP16KD_DEPTH", "dp16kd_ram",
            "mult18x18d_model", "dp16kd_model", "simulation_models"]
 
@@ -56,9 +56,6 @@ def mult18x18d_parameters(*, gated):
         "HIGHSPEED_CLK": "NONE", "CAS_MATCH_REG": "FALSE", "SOURCEB_MODE": "B_SHIFT",
         "MULT_BYPASS": "DISABLED",
     }
-
-
-MULT18X18D_PARAMETERS = tuple(mult18x18d_parameters(gated=True))
 
 
 def mult18x18d(m, name, *, a, b, a_signed, b_signed, width, rst_p=None):
