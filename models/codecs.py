@@ -77,11 +77,18 @@ def _pad_k(w, multiple):
     return np.concatenate([w, np.zeros((pad, w.shape[1]), dtype=np.int64)]) if pad else w
 
 
+def _k_groups(w, size):
+    """``w`` zero-padded along K and cut into ``[groups, size, columns]``. The group count is
+    explicit: NumPy cannot infer it (``-1``) for a matrix with no columns."""
+    padded = _pad_k(w, size)
+    return padded.reshape(padded.shape[0] // size, size, padded.shape[1])
+
+
 def check_nm(w, n, m):
     """Raise ``ValueError`` unless every M consecutive K positions of every column of ``w``
     (zero-padded) hold at most N non-zeros, and (N, M) is supported."""
     _check_pattern(n, m)
-    groups = _pad_k(np.asarray(w, dtype=np.int64), m).reshape(-1, m, np.shape(w)[1])
+    groups = _k_groups(np.asarray(w, dtype=np.int64), m)
     counts = np.count_nonzero(groups, axis=1)
     if counts.size and counts.max() > n:
         g, col = np.argwhere(counts > n)[0]
@@ -98,7 +105,7 @@ def encode(cfg, w, fmt, *, group=8, nm=(2, 4), run_width=4):
     if fmt == "bitmask":
         if not 1 <= group <= 64:
             raise ValueError(f"bitmask group must be between 1 and 64, not {group!r}")
-        groups = _pad_k(w, group).reshape(-1, group, n)       # [g, position, column]
+        groups = _k_groups(w, group)                          # [g, position, column]
         nonzero = groups != 0
         masks = (nonzero * (1 << np.arange(group))[None, :, None]).sum(axis=1)  # [g, column]
         values = groups.transpose(0, 2, 1)[nonzero.transpose(0, 2, 1)]  # group, column, pos
@@ -106,7 +113,7 @@ def encode(cfg, w, fmt, *, group=8, nm=(2, 4), run_width=4):
     if fmt == "nm":
         n_keep, m = nm
         check_nm(w, n_keep, m)
-        groups = _pad_k(w, m).reshape(-1, m, n).transpose(0, 2, 1)  # [g, column, position]
+        groups = _k_groups(w, m).transpose(0, 2, 1)          # [g, column, position]
         order = np.argsort(groups == 0, axis=2, kind="stable")       # non-zeros first, in order
         indices = np.sort(order[:, :, :n_keep], axis=2)
         values = np.take_along_axis(groups, indices, axis=2)
@@ -159,13 +166,13 @@ def decode(enc):
         nonzero = ((a["masks"][:, :, None] >> np.arange(group)) & 1).astype(bool)  # g, col, pos
         out = np.zeros((groups, n, group), dtype=np.int64)
         out[nonzero] = a["values"]
-        return out.transpose(0, 2, 1).reshape(-1, n)[:k]
+        return out.transpose(0, 2, 1).reshape(groups * group, n)[:k]
     if enc.format == "nm":
         m = enc.params["m"]
         groups = a["values"].shape[0]
         out = np.zeros((groups, n, m), dtype=np.int64)
         np.put_along_axis(out, a["indices"], a["values"], axis=2)
-        return out.transpose(0, 2, 1).reshape(-1, n)[:k]
+        return out.transpose(0, 2, 1).reshape(groups * m, n)[:k]
     if enc.format in ("csc", "csr"):
         major, minor = (n, k) if enc.format == "csc" else (k, n)
         out = np.zeros((major, minor), dtype=np.int64)
@@ -213,13 +220,12 @@ def prune_nm(w, n, m):
     _check_pattern(n, m)
     w = np.asarray(w)
     k = w.shape[0]
-    groups = _pad_k(w.astype(np.float64) if not np.issubdtype(w.dtype, np.integer)
-                    else w.astype(np.int64), m)
-    g = groups.reshape(-1, m, w.shape[1])
+    g = _k_groups(w.astype(np.float64) if not np.issubdtype(w.dtype, np.integer)
+                  else w.astype(np.int64), m)
     order = np.argsort(-np.abs(g), axis=1, kind="stable")
     keep = np.zeros_like(g, dtype=bool)
     np.put_along_axis(keep, order[:, :n, :], True, axis=1)
-    return np.where(keep, g, 0).reshape(-1, w.shape[1])[:k].astype(w.dtype)
+    return np.where(keep, g, 0).reshape(g.shape[0] * m, w.shape[1])[:k].astype(w.dtype)
 
 
 def prune_unstructured(w, sparsity):
