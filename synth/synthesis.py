@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from ..hdl.verilog import generate_verilog
+from ..hdl.verilog import generate_verilog, native_ports
 from .cells import classify, instance_counts, module_cells, subtree_cells
 from .nextpnr import DesignDoesNotFit, read_pnr_report, run_nextpnr
 from .targets import resolve_target
@@ -188,6 +188,8 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
     Generates the Verilog; runs no tool. Raises ``ValueError`` for a bad target, device,
     ``pnr``, seeds, DSP budget or primitives."""
     spec, dev = resolve_target(target, device, pnr=pnr)
+    # The AXI4-Stream top only renames the engine's ports: synthesis measures the engine.
+    cfg = native_ports(cfg)
     seeds = tuple(seeds)
     if pnr and (not seeds or any(not isinstance(x, int) or x < 1 for x in seeds)):
         raise ValueError(f"seeds must be positive integers, not {seeds!r}")

@@ -1,12 +1,14 @@
 """Stream payload words <-> NumPy rows, through the payload layouts of
-:mod:`zeroskip.hdl.layouts`."""
+:mod:`zeroskip.hdl.layouts`. The command word and the lane packing are
+:mod:`zeroskip.host`'s, which the AXI4-Stream top's users call."""
 
 import numpy as np
 from amaranth.hdl import Const, Shape
 from amaranth.lib import data
 
-from zeroskip.hdl.layouts import (activation_row_layout, command_layout, compressed_word_layout,
+from zeroskip.hdl.layouts import (activation_row_layout, compressed_word_layout,
                                   result_row_layout, weight_row_layout)
+from zeroskip.host import command_word, pack_lanes
 from zeroskip.models.streams import pack_weights
 from zeroskip.models.wire import compressed_weight_words
 
@@ -37,18 +39,6 @@ def result_last_bit(cfg):
     """Bit position of ``last`` in a ``results`` word, to spot the final row without decoding
     the word."""
     return result_row_layout(cfg)["last"].offset
-
-
-def command_word(cfg, m, k, n, requant=None):
-    """The ``cmd`` payload; ``requant`` is ``(mult, shift, relu)`` or ``None`` (raw
-    accumulators), and needs ``cfg.output_stage``."""
-    fields = {"m": m, "k": k, "n": n}
-    if cfg.output_stage:
-        mult, shift, relu = requant if requant is not None else (0, 0, False)
-        fields.update(requant=requant is not None, relu=bool(relu), mult=mult, shift=shift)
-    elif requant is not None:
-        raise ValueError("requant needs a configuration with output_stage = true")
-    return Const.cast(command_layout(cfg).const(fields)).value
 
 
 def activation_words(cfg, rows):
@@ -101,18 +91,9 @@ def decode_results(cfg, words):
 
 
 def lane_bytes(rows, width, nbytes):
-    """Rows of integer lanes (``[n, lanes]``, each ``width`` bits, lane 0 lowest) as ``n``
-    big-endian words of ``nbytes`` bytes, in one buffer: the stream player's payload files.
-    Vectorised, so a stream of a million words packs in well under a second."""
-    rows = np.asarray(rows, dtype=np.int64)
-    n, lanes = rows.shape
-    values = (rows & ((1 << width) - 1)).astype(np.uint64)
-    bits = ((values[:, :, None] >> np.arange(width, dtype=np.uint64)) & 1).astype(np.uint8)
-    bits = bits.reshape(n, lanes * width)
-    padded = np.zeros((n, 8 * nbytes), dtype=np.uint8)
-    padded[:, :lanes * width] = bits
-    little = np.packbits(padded, axis=1, bitorder="little")
-    return little[:, ::-1].tobytes()
+    """Rows of integer lanes as big-endian words of ``nbytes`` bytes, in one buffer: the
+    stream player's payload files (:func:`zeroskip.host.pack_lanes`)."""
+    return pack_lanes(rows, width, nbytes, "big")
 
 
 def int_bytes(words, nbytes):

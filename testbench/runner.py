@@ -15,15 +15,16 @@ import sysconfig
 import time
 from pathlib import Path
 
-from zeroskip.hdl.verilog import simulation_verilog
+from zeroskip.hdl.verilog import native_ports, simulation_verilog
 
 from .cases import check_case, write_cases
 
-__all__ = ["SIMULATORS", "HARNESSES", "SimulatorUnavailable", "simulate", "simulate_decoder", "run_cocotb",
+__all__ = ["SIMULATORS", "HARNESSES", "SimulatorUnavailable", "simulate", "simulate_axis",
+           "simulate_decoder", "run_cocotb",
            "default_build_root", "wave_file", "prepare_simulator"]
 
 SIMULATORS = ("icarus", "verilator")
-HARNESSES = ("player", "cocotb")
+HARNESSES = ("player", "cocotb", "axis")
 
 # Amaranth's Verilog widens and truncates on purpose; Verilator treats that as fatal by default.
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "--x-assign", "fast",
@@ -160,6 +161,13 @@ def _read_results(results_path, simulator, run_dir):
     return json.loads(results_path.read_text())
 
 
+def _absolute(cases):
+    """The simulator runs in its own folder: give it absolute paths."""
+    return [dataclasses.replace(
+        c, **{key: str(Path(getattr(c, key)).resolve()) for key in ("operands", "results_out")
+              if getattr(c, key) is not None}) for c in cases]
+
+
 def simulate(cfg, cases, *, simulator="icarus", harness="player", build_root=None,
              run_name="run", waves=False, opt="auto"):
     """Run ``cases`` (a list of :class:`~zeroskip.testbench.cases.GemmCase`) on the RTL of
@@ -168,9 +176,10 @@ def simulate(cfg, cases, *, simulator="icarus", harness="player", build_root=Non
     (0 when the build was cached) and ``run_seconds`` (the simulator run).
 
     ``harness`` is ``"player"`` (:mod:`~zeroskip.testbench.player`: the streams are played
-    from files by a Verilog testbench, at the simulator's speed) or ``"cocotb"`` (the
+    from files by a Verilog testbench, at the simulator's speed), ``"cocotb"`` (the
     cocotb endpoints, cycle by cycle in Python: the protocol-level suite, which alone can
-    reset the engine mid-GEMM). Both check every case the same way. ``opt`` chooses
+    reset the engine mid-GEMM) or ``"axis"`` (the AXI4-Stream top with cocotbext-axi, see
+    :func:`simulate_axis`). All check every case against the same models. ``opt`` chooses
     Verilator's C++ optimisation for the player (``"auto"``, ``"O0"``, ``"O2"``).
 
     Raises ``ValueError`` before building if a case cannot run on ``cfg`` (requant parameters
@@ -179,12 +188,17 @@ def simulate(cfg, cases, *, simulator="icarus", harness="player", build_root=Non
     """
     if harness not in HARNESSES:
         raise ValueError(f"harness must be one of {', '.join(HARNESSES)}, not {harness!r}")
+    if harness == "axis":
+        if waves:
+            raise ValueError("waves needs harness 'player' or 'cocotb'")
+        return simulate_axis(cfg, _absolute(cases), simulator=simulator,
+                             build_root=build_root, run_name=run_name)
+    # The player and the cocotb endpoints drive the engine's own ports; the AXI4-Stream top
+    # (whose logic is the same) is the axis harness.
+    cfg = native_ports(cfg)
     for case in cases:
         check_case(cfg, case)
-    # The simulator runs in its own folder: give it absolute paths.
-    cases = [dataclasses.replace(
-        c, **{key: str(Path(getattr(c, key)).resolve()) for key in ("operands", "results_out")
-              if getattr(c, key) is not None}) for c in cases]
+    cases = _absolute(cases)
     if harness == "player":
         from .player import simulate_player
 
@@ -209,6 +223,35 @@ def simulate(cfg, cases, *, simulator="icarus", harness="player", build_root=Non
     if waves and simulator == "icarus":
         # Icarus dumps into the shared build folder; keep each run's waveform with the run.
         shutil.move(build_dir / f"{cfg.name}.fst", run_dir / f"{cfg.name}.fst")
+    return reports, run_dir
+
+
+def simulate_axis(cfg, cases, *, simulator="icarus", build_root=None, run_name="run"):
+    """Run ``cases`` on the AXI4-Stream top of ``cfg`` (``interface = "axis"``) with
+    cocotbext-axi's sources and sink (:mod:`~zeroskip.testbench.axis_test`); returns one
+    report dict per case (``passed``, ``cycles``, ``model_cycles``, ``error``...).
+    ``reset_phase`` cases are not supported (the cocotb harness covers reset). Returns
+    ``(reports, run_dir)`` as :func:`simulate` does."""
+    cfg = cfg.replace(interface="axis")
+    for case in cases:
+        check_case(cfg, case)
+        if case.reset_phase is not None:
+            raise ValueError(f"case {case.name}: reset_phase needs simulate(harness='cocotb')")
+    build_dir = _build_dir(cfg, simulator, build_root, "axis-")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
+    run_dir = build_dir / run_name
+    run_dir.mkdir(exist_ok=True)
+    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
+    write_cases(cases_path, cases)
+    results_path.unlink(missing_ok=True)
+    build_seconds, run_seconds = run_cocotb(
+        simulator, build_dir, cfg.name, simulation_verilog(cfg), "zeroskip.testbench.axis_test",
+        run_dir, {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
+                  "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)})
+    reports = _read_results(results_path, simulator, run_dir)
+    for report in reports:
+        report.update(harness="axis", build_seconds=build_seconds, run_seconds=run_seconds)
     return reports, run_dir
 
 

@@ -12,7 +12,7 @@ FOLDERS = {"hdl": "zeroskip.hdl", "models": "zeroskip.models", "testbench": "zer
 # Modules of the root package that everything may import: they import no other layer.
 FOUNDATION = {"zeroskip", "zeroskip.config", "zeroskip.verilog_names", "zeroskip.wire_fields",
               "zeroskip.files", "zeroskip.figures"}
-TOP = ("zeroskip.cli", "zeroskip.commands", "zeroskip.nn", "zeroskip.gemm_check")
+TOP = ("zeroskip.cli", "zeroskip.commands", "zeroskip.nn", "zeroskip.gemm_check", "zeroskip.fusesoc")
 
 # What each layer may import besides itself and the foundation.
 ALLOWED = {
@@ -21,8 +21,13 @@ ALLOWED = {
     "zeroskip.models": (),
     "zeroskip.synth": ("zeroskip.hdl", "zeroskip.models"),
     # The formal proof warms YoWASP's Yosys through the synthesis package's tool runner.
-    "zeroskip.testbench": ("zeroskip.hdl", "zeroskip.models", "zeroskip.synth.tools"),
-    "top": ("zeroskip.hdl", "zeroskip.models", "zeroskip.synth", "zeroskip.testbench"),
+    # The host-side packing (zeroskip.host) is the one definition of the stream bytes that
+    # users and the testbench share.
+    "zeroskip.host": ("zeroskip.hdl", "zeroskip.models"),
+    "zeroskip.testbench": ("zeroskip.hdl", "zeroskip.models", "zeroskip.synth.tools",
+                           "zeroskip.host"),
+    "top": ("zeroskip.hdl", "zeroskip.models", "zeroskip.synth", "zeroskip.testbench",
+            "zeroskip.host"),
 }
 
 
@@ -39,7 +44,8 @@ def _layer(module):
         return "foundation"
     if any(module == t or module.startswith(t + ".") for t in TOP):
         return "top"
-    for package in ("zeroskip.hdl", "zeroskip.models", "zeroskip.synth", "zeroskip.testbench"):
+    for package in ("zeroskip.hdl", "zeroskip.models", "zeroskip.synth", "zeroskip.testbench",
+                    "zeroskip.host"):
         if module == package or module.startswith(package + "."):
             return package
     raise AssertionError(f"{module} belongs to no layer: add it to FOUNDATION or TOP")

@@ -22,12 +22,14 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 __all__ = ["ConfigError", "ZeroskipConfig", "DATAFLOWS", "WEIGHT_FORMATS", "NM_PATTERNS",
-           "SPARSITIES", "PRIMITIVES",
+           "SPARSITIES", "PRIMITIVES", "INTERFACES",
            "load_config", "default_config"]
 
 DATAFLOWS = ("weight_stationary",)
 # Technology primitives the PEs may instantiate (zeroskip.hdl.primitives).
 PRIMITIVES = ("none", "ecp5")
+# Port sets of the top module: the engine's own streams, or AXI4-Stream (zeroskip.hdl.axis).
+INTERFACES = ("native", "axis")
 WEIGHT_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
 # N:M patterns the nm codec and decoder support: M in {2, 4, 8}, 1 <= N < M.
 NM_PATTERNS = tuple(f"{n}:{m}" for m in (2, 4, 8) for n in range(1, m))
@@ -102,6 +104,11 @@ class ZeroskipConfig:
                                      "Verilog) or ecp5 (each multiplier a MULT18X18D with its "
                                      "input and output registers; zeroskip synth --target "
                                      "ecp5 uses it by default)", choices=PRIMITIVES)
+    interface: str = _param("native", "ports of the top module: native (the engine's "
+                                      "streams, clk and rst) or axis (AXI4-Stream: aclk, "
+                                      "aresetn, s_axis_cmd/weights/activations, "
+                                      "m_axis_results; see docs/integration.md)",
+                            choices=INTERFACES)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

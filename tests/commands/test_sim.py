@@ -129,3 +129,21 @@ def test_sim_without_the_simulator_is_one_line(tmp_path, capsys, monkeypatch):
     assert main(["sim", "--rows", "1", "--cols", "1", "--gemm", "1,1,1", "--simulator",
                  "icarus", "--build-dir", str(tmp_path / "build")]) == 1
     one_line_error(capsys, "zeroskip sim: Icarus Verilog (iverilog) is not installed")
+
+
+def test_sim_axis_harness(tmp_path, capsys, in_tmp_cwd):
+    """zeroskip sim --harness axis runs the AXI4-Stream top under cocotbext-axi."""
+    require_simulator("icarus")
+    assert main(["sim", "--rows", "2", "--cols", "2", "--gemm", "5,3,4", "--harness", "axis",
+                 "--simulator", "icarus", "--weight-format", "csr", "--stall", "0.3",
+                 "--build-dir", str(tmp_path / "b")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["harness"] == "axis"
+
+
+@pytest.mark.parametrize("flag", ["--waves", "--activity", "--compare-gating"])
+def test_sim_axis_harness_refuses_what_it_cannot_record(flag, tmp_path, capsys):
+    assert main(["sim", "--gemm", "3,3,3", "--harness", "axis", flag,
+                 "--build-dir", str(tmp_path / "b")]) == 2
+    one_line_error(capsys, "need --harness player or cocotb, not axis")
+    assert not (tmp_path / "b").exists()

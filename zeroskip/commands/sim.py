@@ -22,10 +22,11 @@ def add_arguments(parser):
     parser.add_argument("--gemm", metavar="M,K,N", type=gemm_dims, required=True)
     parser.add_argument("--seed", type=non_negative, default=0)
     parser.add_argument("--simulator", choices=("icarus", "verilator"), default="verilator")
-    parser.add_argument("--harness", choices=("player", "cocotb"), default="player",
+    parser.add_argument("--harness", choices=("player", "cocotb", "axis"), default="player",
                         help="player: a generated Verilog testbench plays the streams from "
                              "files at the simulator's speed; cocotb: the cycle-by-cycle "
-                             "Python endpoints (default player)")
+                             "Python endpoints; axis: the AXI4-Stream top driven by "
+                             "cocotbext-axi (default player)")
     parser.add_argument("--stall", metavar="P", type=probability, default=0.0,
                         help="probability of an idle or backpressure cycle on every stream "
                              "(seeded); 0 measures the engine's own cycle count")
@@ -72,6 +73,9 @@ def run(args):
         raise UsageError(f"zeroskip sim: --gemm: {e}") from None
     if args.relu and args.requant is None:
         raise UsageError("zeroskip sim: --relu needs --requant MULT,SHIFT")
+    if args.harness == "axis" and (args.waves or args.activity or args.compare_gating):
+        raise UsageError("zeroskip sim: --waves, --activity and --compare-gating need "
+                         "--harness player or cocotb, not axis")
     if args.activity or args.compare_gating:
         try:
             check_activity(cfg)
