@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["GemmCase", "RESET_PHASES", "write_cases", "read_cases", "case_operands",
-           "check_case"]
+           "check_case", "smoke_cases"]
 
 RESET_PHASES = ("load", "stream", "drain", "fifo_full")
 
@@ -157,3 +157,17 @@ def write_cases(path, cases):
 def read_cases(path):
     with open(path) as f:
         return [GemmCase(**c) for c in json.load(f)]
+
+
+def smoke_cases(cfg):
+    """A short run that touches every part of ``cfg``'s engine: a ragged GEMM over more than
+    one fold in each dimension, one with pauses on every stream, and with an output stage a
+    requantised one with ReLU. ``zeroskip generate`` writes it for the FuseSoC core's
+    ``sim`` target."""
+    r, c = cfg.k_per_fold, cfg.cols
+    cases = [GemmCase(m=5, k=r + 3, n=c + 1, seed=1),
+             GemmCase(m=7, k=2 * r + 1, n=c + 2, seed=2, stall=0.3)]
+    if cfg.output_stage:
+        requant = (1 << (cfg.requant_mult_width - 1), min(12, cfg.requant_max_shift), True)
+        cases.append(GemmCase(m=4, k=r + 1, n=c, seed=3, requant=requant))
+    return cases

@@ -28,7 +28,7 @@ from .player_files import PlayerFileError, read_outcomes, stall_message, write_r
 from .player_verilog import PLAYER_TOP, player_verilog
 
 __all__ = ["VERILATOR_OPTS", "PlayerError", "choose_opt", "build_player", "run_player",
-           "simulate_player"]
+           "judge_run", "simulate_player"]
 
 VERILATOR_OPTS = ("O0", "O2")
 
@@ -144,6 +144,26 @@ def run_player(command, run_dir, *, waves=None, timeout=None):
     return seconds
 
 
+def judge_run(cfg, planned, run_dir):
+    """One report per case (as :func:`~zeroskip.testbench.runner.simulate` gives them) from
+    what a player wrote in ``run_dir`` for the run ``planned`` (from
+    :func:`~zeroskip.testbench.player_files.write_run`), wherever it ran: here, or under
+    FuseSoC. Raises :class:`PlayerError` if the player refused the files or stopped early."""
+    try:
+        outcomes = read_outcomes(cfg, run_dir, planned)
+    except PlayerFileError as e:
+        raise PlayerError(str(e)) from None
+    reports = []
+    for plan, outcome in zip(planned, outcomes):
+        if outcome.reason == "done":
+            reports.append(case_report(cfg, plan.case, plan.a, plan.w, outcome.results,
+                                       outcome.cycles, outcome.sent, plan.model_cycles))
+        else:
+            reports.append(timeout_report(plan.case, plan.model_cycles,
+                                          stall_message(cfg, plan, outcome)))
+    return reports
+
+
 def simulate_player(cfg, cases, *, simulator="verilator", build_root=None, run_name="run",
                     waves=False, opt="auto"):
     """Run ``cases`` through the player; returns ``(reports, run_dir)`` with one report per
@@ -173,20 +193,9 @@ def simulate_player(cfg, cases, *, simulator="verilator", build_root=None, run_n
     # A backstop far beyond any budget: 10 minutes plus 1 ms per budgeted cycle.
     timeout = 600 + 1e-3 * sum(p.budget for p in planned)
     run_seconds = run_player(command, run_dir, waves=wave_name, timeout=timeout)
-    try:
-        outcomes = read_outcomes(cfg, run_dir, planned)
-    except PlayerFileError as e:
-        raise PlayerError(str(e)) from None
-    reports = []
-    for plan, outcome in zip(planned, outcomes):
-        if outcome.reason == "done":
-            report = case_report(cfg, plan.case, plan.a, plan.w, outcome.results,
-                                 outcome.cycles, outcome.sent, plan.model_cycles)
-        else:
-            report = timeout_report(plan.case, plan.model_cycles,
-                                    stall_message(cfg, plan, outcome))
+    reports = judge_run(cfg, planned, run_dir)
+    for report in reports:
         report.update(harness="player", build_seconds=build_seconds, run_seconds=run_seconds)
         if simulator == "verilator":
             report["verilator_opt"] = opt
-        reports.append(report)
     return reports, run_dir

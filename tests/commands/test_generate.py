@@ -16,7 +16,12 @@ def test_generate_writes_verilog_and_config(tmp_path, capsys):
     config = json.loads((tmp_path / "out" / "g32.json").read_text())
     assert "module g32(" in verilog and "module g32_pe(" in verilog
     assert config["rows"] == 3 and config["cols"] == 2 and config["name"] == "g32"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g32.json", "g32.v"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "g32.core", "g32.json", "g32.v", "g32.vlt", "g32_player.v", "g32_player_run"]
+    from zeroskip.testbench.player_files import RUN_FILES
+
+    inputs = {f for f in RUN_FILES if f not in ("results.hex", "player.report")}
+    assert {p.name for p in (tmp_path / "out" / "g32_player_run").iterdir()} == inputs
 
 
 def test_generate_with_primitives_writes_the_models_a_simulator_needs(tmp_path):
@@ -25,7 +30,7 @@ def test_generate_with_primitives_writes_the_models_a_simulator_needs(tmp_path):
     assert main(["generate", "--rows", "2", "--cols", "2", "--name", "p22", "--primitives",
                  "ecp5", "-o", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["p22.json", "p22.v", "p22_sim_models.v"]
+    assert {"p22.json", "p22.v", "p22_sim_models.v"} <= {p.name for p in out.iterdir()}
     verilog, models = (out / "p22.v").read_text(), (out / "p22_sim_models.v").read_text()
     assert "MULT18X18D #(" in verilog and "DP16KD #(" in verilog
     assert "module MULT18X18D(" in models and "module DP16KD(" in models
@@ -42,8 +47,38 @@ def test_generate_is_deterministic(tmp_path):
     # A second run in another process must give byte-identical files.
     subprocess.run([sys.executable, "-m", "zeroskip.cli", "generate", "--config", str(toml),
                     "-o", str(b)], check=True, capture_output=True)
-    for name in ("zeroskip_gemm.v", "zeroskip_gemm.json"):
-        assert (a / name).read_bytes() == (b / name).read_bytes()
+    files = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
+    assert len(files) > 6 and files == sorted(str(p.relative_to(b)) for p in b.rglob("*")
+                                              if p.is_file())
+    for name in files:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_generate_axis_is_deterministic(tmp_path):
+    outs = []
+    for folder in ("a", "b"):
+        subprocess.run([sys.executable, "-m", "zeroskip.cli", "generate", "--interface", "axis",
+                        "--weight-format", "bitmask", "-o", str(tmp_path / folder)],
+                       check=True, capture_output=True)
+        outs.append({p.name: p.read_bytes() for p in (tmp_path / folder).iterdir()})
+    assert sorted(outs[0]) == ["zeroskip_gemm.core", "zeroskip_gemm.json", "zeroskip_gemm.v",
+                               "zeroskip_gemm.vlt"]
+    assert outs[0] == outs[1]
+    assert b"s_axis_weights_tlast" in outs[0]["zeroskip_gemm.v"]
+
+
+def test_a_failed_generate_leaves_no_files(tmp_path, capsys, monkeypatch):
+    """Every file is staged and renamed into place only when all are written: a failure in
+    the renames leaves nothing behind, not even the player's run folder."""
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    out = tmp_path / "out"
+    monkeypatch.setattr("zeroskip.files.os.replace", broken)
+    assert main(["generate", "--rows", "2", "--cols", "2", "-o", str(out)]) == 2
+    one_line_error(capsys, "No space left on device")
+    assert not out.exists()
 
 
 def test_config_file_with_flag_override(tmp_path):
