@@ -161,6 +161,30 @@ def _read_results(results_path, simulator, run_dir):
     return json.loads(results_path.read_text())
 
 
+def _run_cases(cfg, write, *, simulator, build_root, kind, run_name, top, verilog,
+               test_module, waves=False):
+    """Build ``verilog`` and run the cocotb ``test_module`` on the cases that ``write(path)``
+    writes; returns ``(reports, run_dir)``, each report with ``build_seconds`` and
+    ``run_seconds``."""
+    build_dir = _build_dir(cfg, simulator, build_root, kind, waves)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
+    run_dir = build_dir / run_name
+    run_dir.mkdir(exist_ok=True)
+    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
+    write(cases_path)
+    results_path.unlink(missing_ok=True)
+    build_seconds, run_seconds = run_cocotb(
+        simulator, build_dir, top, verilog, test_module, run_dir,
+        {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
+         "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)},
+        waves=waves)
+    reports = _read_results(results_path, simulator, run_dir)
+    for report in reports:
+        report.update(build_seconds=build_seconds, run_seconds=run_seconds)
+    return reports, run_dir
+
+
 def _absolute(cases):
     """The simulator runs in its own folder: give it absolute paths."""
     return [dataclasses.replace(
@@ -204,25 +228,16 @@ def simulate(cfg, cases, *, simulator="icarus", harness="player", build_root=Non
 
         return simulate_player(cfg, cases, simulator=simulator, build_root=build_root,
                                run_name=run_name, waves=waves, opt=opt)
-    build_dir = _build_dir(cfg, simulator, build_root, "", waves)
-    build_dir.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
-    run_dir = build_dir / run_name
-    run_dir.mkdir(exist_ok=True)
-    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
-    write_cases(cases_path, cases)
-    results_path.unlink(missing_ok=True)
-    build_seconds, run_seconds = run_cocotb(
-        simulator, build_dir, cfg.name, simulation_verilog(cfg), "zeroskip.testbench.gemm_test",
-        run_dir, {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
-                  "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)},
-        waves=waves)
-    reports = _read_results(results_path, simulator, run_dir)
+    reports, run_dir = _run_cases(cfg, lambda path: write_cases(path, cases),
+                                  simulator=simulator, build_root=build_root, kind="",
+                                  run_name=run_name, top=cfg.name,
+                                  verilog=simulation_verilog(cfg),
+                                  test_module="zeroskip.testbench.gemm_test", waves=waves)
     for report in reports:
-        report.update(harness="cocotb", build_seconds=build_seconds, run_seconds=run_seconds)
+        report["harness"] = "cocotb"
     if waves and simulator == "icarus":
         # Icarus dumps into the shared build folder; keep each run's waveform with the run.
-        shutil.move(build_dir / f"{cfg.name}.fst", run_dir / f"{cfg.name}.fst")
+        shutil.move(run_dir.parent / f"{cfg.name}.fst", run_dir / f"{cfg.name}.fst")
     return reports, run_dir
 
 
@@ -237,21 +252,13 @@ def simulate_axis(cfg, cases, *, simulator="icarus", build_root=None, run_name="
         check_case(cfg, case)
         if case.reset_phase is not None:
             raise ValueError(f"case {case.name}: reset_phase needs simulate(harness='cocotb')")
-    build_dir = _build_dir(cfg, simulator, build_root, "axis-")
-    build_dir.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
-    run_dir = build_dir / run_name
-    run_dir.mkdir(exist_ok=True)
-    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
-    write_cases(cases_path, cases)
-    results_path.unlink(missing_ok=True)
-    build_seconds, run_seconds = run_cocotb(
-        simulator, build_dir, cfg.name, simulation_verilog(cfg), "zeroskip.testbench.axis_test",
-        run_dir, {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
-                  "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)})
-    reports = _read_results(results_path, simulator, run_dir)
+    reports, run_dir = _run_cases(cfg, lambda path: write_cases(path, cases),
+                                  simulator=simulator, build_root=build_root, kind="axis-",
+                                  run_name=run_name, top=cfg.name,
+                                  verilog=simulation_verilog(cfg),
+                                  test_module="zeroskip.testbench.axis_test")
     for report in reports:
-        report.update(harness="axis", build_seconds=build_seconds, run_seconds=run_seconds)
+        report["harness"] = "axis"
     return reports, run_dir
 
 
@@ -260,20 +267,13 @@ def simulate_decoder(cfg, cases, *, simulator="icarus", build_root=None, run_nam
     :mod:`~zeroskip.testbench.decoder_test`); returns one report dict per case."""
     from zeroskip.hdl.verilog import generate_decoder_verilog
 
-    build_dir = _build_dir(cfg, simulator, build_root, "decoder-")
-    build_dir.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(build_dir / f"{cfg.name}.json", cfg.to_json())
-    run_dir = build_dir / run_name
-    run_dir.mkdir(exist_ok=True)
-    cases_path, results_path = run_dir / "cases.json", run_dir / "results.json"
-    cases_path.write_text(json.dumps(cases))
-    results_path.unlink(missing_ok=True)
     top = f"{cfg.name}_decoder"
-    run_cocotb(simulator, build_dir, top, generate_decoder_verilog(cfg, top),
-               "zeroskip.testbench.decoder_test", run_dir,
-               {"ZEROSKIP_CONFIG": str(build_dir / f"{cfg.name}.json"),
-                "ZEROSKIP_CASES": str(cases_path), "ZEROSKIP_RESULTS": str(results_path)})
-    return _read_results(results_path, simulator, run_dir)
+    reports, _ = _run_cases(cfg, lambda path: path.write_text(json.dumps(cases)),
+                            simulator=simulator, build_root=build_root, kind="decoder-",
+                            run_name=run_name, top=top,
+                            verilog=generate_decoder_verilog(cfg, top),
+                            test_module="zeroskip.testbench.decoder_test")
+    return reports
 
 
 def wave_file(run_dir):
