@@ -21,12 +21,14 @@ cycle counts of :mod:`zeroskip.models.cycles` hold unchanged.
 """
 
 from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Shape, Value
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .engine import GemmEngine
+from .layouts import (activation_row_layout, command_layout, compressed_word_layout,
+                      result_row_layout, weight_row_layout)
 
-__all__ = ["AXIS_STREAMS", "AxiStreamTop", "tdata_width", "axis_streams"]
+__all__ = ["AXIS_STREAMS", "AxiStreamTop", "tdata_width", "axis_payload_bits"]
 
 # (engine member, AXI4-Stream port prefix), in the order the ports are declared.
 AXIS_STREAMS = (("cmd", "s_axis_cmd"), ("weights", "s_axis_weights"),
@@ -38,15 +40,19 @@ def tdata_width(bits):
     return 8 * max(1, -(-bits // 8))
 
 
-def axis_streams(engine):
-    """``{prefix: (engine stream, payload bits without last, has tlast)}`` of ``engine``."""
+def axis_payload_bits(cfg):
+    """``{prefix: (payload bits without last, has tlast)}`` of each stream of ``cfg``'s top,
+    from the payload layouts (:mod:`zeroskip.hdl.layouts`)."""
+    weights = weight_row_layout(cfg) if cfg.weight_format == "dense" else \
+        compressed_word_layout(cfg)
+    layouts = {"s_axis_cmd": command_layout(cfg), "s_axis_weights": weights,
+               "s_axis_activations": activation_row_layout(cfg),
+               "m_axis_results": result_row_layout(cfg)}
     found = {}
-    for member, prefix in AXIS_STREAMS:
-        port = getattr(engine, member)
-        layout = port.payload.shape()
-        has_last = hasattr(layout, "members") and "last" in layout.members
+    for prefix, layout in layouts.items():
+        has_last = isinstance(layout, data.StructLayout) and "last" in layout.members
         bits = Shape.cast(layout["data"].shape).width if has_last else layout.size
-        found[prefix] = (port, bits, has_last)
+        found[prefix] = (bits, has_last)
     return found
 
 
@@ -69,9 +75,10 @@ class AxiStreamTop(wiring.Component):
     """
 
     def __init__(self, cfg, *, row_module=None, pe_module=None):
+        self._cfg = cfg
         self._engine = GemmEngine(cfg, row_module=row_module, pe_module=pe_module)
         members = {"aclk": In(1), "aresetn": In(1)}
-        for prefix, (_, bits, has_last) in axis_streams(self._engine).items():
+        for prefix, (bits, has_last) in axis_payload_bits(cfg).items():
             master = prefix.startswith("m_")
             out, back = (Out, In) if master else (In, Out)
             members[f"{prefix}_tdata"] = out(tdata_width(bits))
@@ -92,7 +99,9 @@ class AxiStreamTop(wiring.Component):
         m.domains.sync = ClockDomain("sync")
         m.d.comb += [ClockSignal("sync").eq(self.aclk), ResetSignal("sync").eq(~self.aresetn),
                      self.busy.eq(engine.busy)]
-        for prefix, (port, bits, has_last) in axis_streams(engine).items():
+        for (member, prefix), (bits, has_last) in zip(AXIS_STREAMS,
+                                                      axis_payload_bits(self._cfg).values()):
+            port = getattr(engine, member)
             tdata, tvalid, tready = (getattr(self, f"{prefix}_{s}")
                                      for s in ("tdata", "tvalid", "tready"))
             payload = port.payload.data if has_last else port.payload

@@ -31,6 +31,7 @@ which is waived here for Yosys temporaries (``\\$N``) only; each of those trunca
 generator was checked by hand (see the design notes on linting).
 """
 
+from .axis import axis_payload_bits, tdata_width
 from .pe import ProcessingElement
 
 __all__ = ["verilator_waivers", "WAIVED_RULES", "MULT18X18D_OPEN_PINS", "MODEL_UNUSED_INPUTS"]
@@ -124,15 +125,6 @@ def _main_waivers(cfg, vfile):
         ], [_waiver("UNUSEDSIGNAL", vfile,
                     "Bits of signal are not used: '$*'[*]*wire * ?$*;*")]),
     ]
-    if cfg.output_stage:
-        blocks.append(_block([
-            "UNUSEDSIGNAL, not an idiom: the output stage delays the whole requantisation",
-            "shift (hdl/output_stage.py, requant_shift_lo) but reads only its low three bits",
-            "after the delay; synthesis trims the register's unused bits, results are not",
-            "affected. Delaying shift_3[:3] instead would remove this waiver's only match.",
-        ], [_waiver("UNUSEDSIGNAL", vfile,
-                    "Bits of signal are not used: 'requant_shift_lo_d1'[*]*"
-                    "reg [*] requant_shift_lo_d1 = *;*")]))
     blocks += [
         _block([
             "WIDTHEXPAND: Yosys writes each Amaranth operator as its own assignment to a",
@@ -185,14 +177,21 @@ def _main_waivers(cfg, vfile):
             _waiver("UNUSEDSIGNAL", vfile,
                     "Signal is not driven, nor used: '*'*wire [-1:0] *;*")]),
     ]
-    if getattr(cfg, "interface", "native") == "axis":
-        blocks.append(_block([
-            "UNUSEDSIGNAL: an AXI4-Stream tdata is the native payload padded to whole",
-            "bytes (hdl/axis.py); the padding bits of the inputs are ignored by design.",
-            "Only bits of the slave streams' tdata inputs are covered.",
-        ], [_waiver("UNUSEDSIGNAL", vfile,
-                    "Bits of signal are not used: 's_axis_*_tdata'[*]*"
-                    "input [*] s_axis_*_tdata;*")]))
+    if cfg.interface == "axis":
+        waivers = []
+        for prefix, (bits, _) in axis_payload_bits(cfg).items():
+            top = tdata_width(bits) - 1
+            if prefix.startswith("s_") and top >= bits:
+                span = f"{top}" if top == bits else f"{top}:{bits}"
+                waivers.append(_waiver("UNUSEDSIGNAL", vfile,
+                                       f"Bits of signal are not used: '{prefix}_tdata'[{span}]*"
+                                       f"input [*] {prefix}_tdata;*"))
+        if waivers:
+            blocks.append(_block([
+                "UNUSEDSIGNAL: an AXI4-Stream tdata is the native payload padded to whole",
+                "bytes (hdl/axis.py); the padding bits of the inputs are ignored by design.",
+                "Each waiver covers exactly one input's padding bits.",
+            ], waivers))
     if cfg.primitives == "ecp5":
         blocks.append(_block(*_pin_waivers(cfg, vfile)))
     return blocks

@@ -104,7 +104,9 @@ class OutputStage(wiring.Component):
         # Stages 1-3 (WIDE_PRODUCT_LATENCY) form the product, in fabric or in DSP blocks.
         shift_3 = delay(m, shift_0, WIDE_PRODUCT_LATENCY, name="requant_shift",
                         reset_less=True)
-        shift_4 = delay(m, shift_3, 1, name="requant_shift_lo", reset_less=True)
+        # Stage 5 needs only the remainder: delaying the three low bits leaves no dead
+        # register bits.
+        shift_4 = delay(m, shift_3[:3], 1, name="requant_shift_lo", reset_less=True)
         requant_7 = delay(m, p.requant, 6, name="requant_on", reset_less=True)
         relu_7 = delay(m, p.requant & p.relu, 6, name="requant_relu", reset_less=True)
 
@@ -133,7 +135,7 @@ class OutputStage(wiring.Component):
             rounded = Signal(signed(prod_shape.width + 1), name=f"requant_rounded_{c}",
                              reset_less=True)
             m.d.sync += [coarse.eq((prod << 1) >> Cat(Const(0, 3), shift_3[3:])),
-                         halves.eq(coarse >> shift_4[:3]), rounded.eq((halves + 1) >> 1)]
+                         halves.eq(coarse >> shift_4), rounded.eq((halves + 1) >> 1)]
             # Stage 7: ReLU, then saturation from the bits above the result's sign: all equal
             # to the sign bit means in range.
             negative = rounded[-1]

@@ -165,9 +165,14 @@ def smoke_cases(cfg):
     requantised one with ReLU. ``zeroskip generate`` writes it for the FuseSoC core's
     ``sim`` target."""
     r, c = cfg.k_per_fold, cfg.cols
-    cases = [GemmCase(m=5, k=r + 3, n=c + 1, seed=1),
-             GemmCase(m=7, k=2 * r + 1, n=c + 2, seed=2, stall=0.3)]
+
+    def case(m, k, n, **fields):
+        # As large as the command fields allow (dim_width may be a few bits).
+        return GemmCase(m=min(m, cfg.max_dim), k=min(k, cfg.max_dim), n=min(n, cfg.max_dim),
+                        **fields)
+
+    cases = [case(5, r + 3, c + 1, seed=1), case(7, 2 * r + 1, c + 2, seed=2, stall=0.3)]
     if cfg.output_stage:
         requant = (1 << (cfg.requant_mult_width - 1), min(12, cfg.requant_max_shift), True)
-        cases.append(GemmCase(m=4, k=r + 1, n=c, seed=3, requant=requant))
+        cases.append(case(4, r + 1, c, seed=3, requant=requant))
     return cases

@@ -19,7 +19,8 @@ from zeroskip.hdl.verilog import native_ports, simulation_verilog
 
 from .cases import check_case, write_cases
 
-__all__ = ["SIMULATORS", "HARNESSES", "SimulatorUnavailable", "simulate", "simulate_axis",
+__all__ = ["SIMULATORS", "HARNESSES", "SimulatorUnavailable", "SimulationFailed", "simulate",
+           "simulate_axis",
            "simulate_decoder", "run_cocotb",
            "default_build_root", "wave_file", "prepare_simulator"]
 
@@ -33,6 +34,11 @@ _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "--x-ass
 
 class SimulatorUnavailable(RuntimeError):
     """The requested simulator is not installed."""
+
+
+class SimulationFailed(RuntimeError):
+    """A cocotb run ended without writing its results (the test crashed); the message names
+    its log."""
 
 
 def default_build_root():
@@ -139,10 +145,16 @@ def run_cocotb(simulator, build_dir, top, verilog_text, test_module, run_dir, ex
     # an empty entry there breaks module lookup.
     sys.path[:] = [p for p in sys.path if p]
     started = time.monotonic()
-    runner.test(hdl_toplevel=top, hdl_toplevel_lang="verilog", test_module=test_module,
-                build_dir=build_dir,
-                test_dir=run_dir, waves=waves, results_xml=str(run_dir / "results.xml"),
-                log_file=run_dir / "sim.log", extra_env=extra_env)
+    try:
+        runner.test(hdl_toplevel=top, hdl_toplevel_lang="verilog", test_module=test_module,
+                    build_dir=build_dir,
+                    test_dir=run_dir, waves=waves, results_xml=str(run_dir / "results.xml"),
+                    log_file=run_dir / "sim.log", extra_env=extra_env)
+    except SystemExit:
+        # cocotb's runner exits when a test fails. The cases' results file, written before
+        # the test's final assertion, says which failed and why; without one the caller
+        # raises SimulationFailed naming the log.
+        pass
     return build_seconds, round(time.monotonic() - started, 3)
 
 
@@ -156,7 +168,7 @@ def _build_dir(cfg, simulator, build_root, kind, waves=False):
 
 def _read_results(results_path, simulator, run_dir):
     if not results_path.exists():
-        raise RuntimeError(f"the {simulator} simulation wrote no results; see "
+        raise SimulationFailed(f"the {simulator} simulation wrote no results; see "
                            f"{run_dir / 'sim.log'}")
     return json.loads(results_path.read_text())
 

@@ -36,6 +36,9 @@ NM_PATTERNS = tuple(f"{n}:{m}" for m in (2, 4, 8) for n in range(1, m))
 # N:M patterns the sparse array skips: each group of M K positions uses N PE rows.
 SPARSITIES = ("dense", "1:2", "1:4", "2:4", "2:8", "4:8")
 
+# Module names the generated files use besides the engine's (zeroskip.testbench.player_verilog
+# PLAYER_TOP, which a test ties to this).
+RESERVED_NAMES = ("zeroskip_player",)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -157,6 +160,9 @@ class ZeroskipConfig:
         if self.name in VERILOG_KEYWORDS:
             raise ConfigError(f"name must not be a Verilog or SystemVerilog keyword, "
                               f"not {self.name!r}")
+        if self.name in RESERVED_NAMES:
+            raise ConfigError(f"name must not be {self.name!r}: the stream player's testbench "
+                              f"module has that name")
 
     def _bounds(self, name):
         meta = {f.name: f.metadata for f in dataclasses.fields(self)}[name]

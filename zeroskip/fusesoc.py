@@ -10,9 +10,9 @@ Targets:
     user's flow starts from zero warnings.
 ``sim`` (native interface only)
     Icarus running the stream player (:mod:`zeroskip.testbench.player_verilog`) on a run of
-    smoke-test GEMMs that ``generate`` writes into ``player/`` (copied into the work root by
-    the core). The player writes ``results.hex`` and ``player.report`` there;
-    ``zeroskip.testbench.player_files.read_outcomes`` checks them. A user replaces the run
+    smoke-test GEMMs that ``generate`` writes into ``<name>_player_run/`` (copied into the
+    work root by the core). The player writes ``results.hex`` and ``player.report`` there;
+    ``zeroskip.testbench.player.judge_run`` checks them. A user replaces the run
     with their own by writing it with ``zeroskip.testbench.player_files.write_run``. The
     player drives the engine's own ports, so an ``interface = "axis"`` top has no ``sim``
     target; its simulation is the cocotbext-axi test

@@ -26,11 +26,10 @@ there is one definition of the packing::
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth.hdl import Const, Shape
-from amaranth.lib import data
+from amaranth.hdl import Const
 
-from .hdl.layouts import (activation_row_layout, command_layout, compressed_word_layout,
-                          result_row_layout, weight_row_layout)
+from .hdl.axis import axis_payload_bits, tdata_width
+from .hdl.layouts import command_layout
 from .models.requant import check_requant
 from .models.streams import pack_activations, pack_weights, result_row_count
 from .models.streams import unpack_results as _assemble_results
@@ -41,24 +40,14 @@ __all__ = ["GemmTransfers", "tdata_bytes", "command_word", "pack_lanes", "unpack
            "unpack_results"]
 
 
-def _payload_bits(layout):
-    """Payload bits without a ``last`` member."""
-    if isinstance(layout, data.StructLayout) and "last" in layout.members:
-        return Shape.cast(layout["data"].shape).width
-    return layout.size
-
-
-def _layouts(cfg):
-    weights = weight_row_layout(cfg) if cfg.weight_format == "dense" else \
-        compressed_word_layout(cfg)
-    return {"cmd": command_layout(cfg), "weights": weights,
-            "activations": activation_row_layout(cfg), "results": result_row_layout(cfg)}
+_STREAMS = {"cmd": "s_axis_cmd", "weights": "s_axis_weights",
+            "activations": "s_axis_activations", "results": "m_axis_results"}
 
 
 def tdata_bytes(cfg):
     """Bytes per beat of each stream: ``{"cmd", "weights", "activations", "results"}``."""
-    return {name: max(1, -(-_payload_bits(layout) // 8))
-            for name, layout in _layouts(cfg).items()}
+    bits = axis_payload_bits(cfg)
+    return {name: tdata_width(bits[prefix][0]) // 8 for name, prefix in _STREAMS.items()}
 
 
 def command_word(cfg, m, k, n, requant=None):
@@ -69,6 +58,8 @@ def command_word(cfg, m, k, n, requant=None):
     Raises ``ValueError`` (naming the parameter and its range) for dimensions beyond
     ``dim_width`` or requantisation parameters the output stage cannot take."""
     cfg.check_gemm(m, k, n)
+    if requant is not None and (not isinstance(requant, (tuple, list)) or len(requant) != 3):
+        raise ValueError(f"requant must be (mult, shift, relu) or None, not {requant!r}")
     check_requant(cfg, requant)
     fields = {"m": m, "k": k, "n": n}
     if cfg.output_stage:
@@ -155,7 +146,7 @@ def pack_gemm(cfg, a, w, requant=None):
         raise ValueError(f"a must be M×K and w K×N, not shapes {a.shape} and {w.shape}")
     for name, x, which in (("a", a, "act"), ("w", w, "weight")):
         lo, hi = cfg.operand_range(which)
-        if x.size and (x.min() < lo or x.max() > hi or not np.issubdtype(x.dtype, np.integer)):
+        if x.size and (not np.issubdtype(x.dtype, np.integer) or x.min() < lo or x.max() > hi):
             raise ValueError(f"{name} must hold integers in [{lo}, {hi}]")
     (m, k), n = a.shape, w.shape[1]
     cmd = command_bytes(cfg, m, k, n, requant)
@@ -168,6 +159,8 @@ def pack_gemm(cfg, a, w, requant=None):
 def result_rows(cfg, buffer):
     """``m_axis_results`` bytes as result rows ``[rows, C]`` (int64, stream order)."""
     nbytes = tdata_bytes(cfg)["results"]
+    # Bytes, whatever holds them: a bytes object, a DMA buffer of another element type.
+    buffer = memoryview(buffer).cast("B")
     if len(buffer) % nbytes:
         raise ValueError(f"result bytes must be a multiple of {nbytes} (one beat), "
                          f"not {len(buffer)}")
@@ -177,4 +170,5 @@ def result_rows(cfg, buffer):
 def unpack_results(cfg, buffer, m, k, n):
     """``C[m×n]`` from the ``m_axis_results`` bytes of a GEMM. Raises ``ValueError`` if the
     length is not the GEMM's or a lane past N is not zero."""
+    cfg.check_gemm(m, k, n)
     return _assemble_results(cfg, result_rows(cfg, buffer), m, k, n)

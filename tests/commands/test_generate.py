@@ -30,7 +30,9 @@ def test_generate_with_primitives_writes_the_models_a_simulator_needs(tmp_path):
     assert main(["generate", "--rows", "2", "--cols", "2", "--name", "p22", "--primitives",
                  "ecp5", "-o", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
-    assert {"p22.json", "p22.v", "p22_sim_models.v"} <= {p.name for p in out.iterdir()}
+    assert sorted(p.name for p in out.iterdir()) == [
+        "p22.core", "p22.json", "p22.v", "p22.vlt", "p22_player.v", "p22_player_run",
+        "p22_sim_models.v"]
     verilog, models = (out / "p22.v").read_text(), (out / "p22_sim_models.v").read_text()
     assert "MULT18X18D #(" in verilog and "DP16KD #(" in verilog
     assert "module MULT18X18D(" in models and "module DP16KD(" in models
@@ -93,3 +95,15 @@ def test_generate_rejects_a_keyword_name(tmp_path, capsys):
     one_line_error(capsys, "name must not be a Verilog or SystemVerilog keyword, not "
                             "'module'")
     assert not (tmp_path / "out").exists()
+
+
+def test_generate_fits_the_smoke_run_to_the_command_fields(tmp_path):
+    """With dim_width=2 (dimensions up to 3) the sim target's GEMMs shrink to fit, and
+    generate still succeeds."""
+    from zeroskip import ZeroskipConfig
+    from zeroskip.testbench.cases import smoke_cases
+
+    assert main(["generate", "--dim-width", "2", "--rows", "4", "--cols", "2",
+                 "-o", str(tmp_path / "out")]) == 0
+    cases = smoke_cases(ZeroskipConfig(dim_width=2, rows=4, cols=2))
+    assert cases and all(max(c.m, c.k, c.n) <= 3 for c in cases)

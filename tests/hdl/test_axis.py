@@ -69,3 +69,39 @@ def test_the_top_adds_no_logic():
 
 def test_tdata_width_rounds_up_to_bytes():
     assert [tdata_width(b) for b in (1, 7, 8, 9, 72, 73)] == [8, 8, 8, 16, 72, 80]
+
+
+# Cells a combinational path stops at: every flip-flop kind Yosys' proc makes, and memories
+# (written on the clock; their read ports are registered by the result buffer and accumulator).
+_STATE = "$dff,$sdff,$dffe,$sdffe,$sdffce,$adff,$adffe,$aldff,$dffsr,$mem_v2"
+
+
+def _combinational_outputs(verilog, top, tmp_path):
+    """Output ports in the combinational fan-out of any input port, by Yosys."""
+    from zeroskip.synth.yosys import run_yosys
+
+    (tmp_path / "design.v").write_text(verilog)
+    run_yosys(["read_verilog design.v", f"hierarchy -top {top}", "proc", "flatten",
+               "memory -nomap", "opt_clean",
+               f"select -set cone i:* %co*:-{_STATE}",
+               "tee -q -o paths.txt select -list @cone o:* %i"], cwd=tmp_path)
+    return sorted(line.split("/", 1)[1] for line in (tmp_path / "paths.txt").read_text().split()
+                  if "/" in line)
+
+
+@pytest.mark.parametrize("kw", [{"weight_format": "bitmask"}, {"sparsity": "2:4"}],
+                         ids=["bitmask", "2:4"])
+def test_no_output_depends_combinationally_on_an_input(kw, tmp_path):
+    """AXI4-Stream's rule that a tvalid never waits on its tready, and more: no output of
+    the top (tvalid, tdata, tlast, tready, busy) is in the combinational cone of any input,
+    so the top composes with any interconnect without a timing loop."""
+    cfg = ZeroskipConfig(rows=2, cols=2, interface="axis", **kw)
+    assert _combinational_outputs(generate_verilog(cfg), cfg.name, tmp_path) == []
+
+
+def test_the_combinational_check_finds_a_path(tmp_path):
+    """The check itself: an output gated by an input is found, a registered one is not."""
+    verilog = ("module t(input clk, input a, input b, output y, output z);\n"
+               "  reg r; always @(posedge clk) if (b) r <= a; else r <= 0;\n"
+               "  assign y = r; assign z = r & b;\nendmodule\n")
+    assert _combinational_outputs(verilog, "t", tmp_path) == ["z"]

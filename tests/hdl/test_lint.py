@@ -8,18 +8,19 @@ import re
 import subprocess
 
 import pytest
+
+from zeroskip import ZeroskipConfig
 from zeroskip.hdl.lint import WAIVED_RULES, verilator_waivers
 from zeroskip.hdl.primitives import simulation_models
 from zeroskip.hdl.verilog import generate_verilog
 from zeroskip.testbench.runner import verilator_root
-
-from zeroskip import ZeroskipConfig
 
 from ..conftest import require_simulator
 from ..strategies import WIRE_CONFIGS
 from .test_engine import CONFIGS, FORMAT_CONFIGS, OUTPUT_STAGE_SLOW_CONFIGS
 from .test_primitives import CONFIGS as PRIMITIVE_CONFIGS
 from .test_primitives import OUTPUT_STAGE_CONFIGS as PRIMITIVE_OUTPUT_STAGE_CONFIGS
+from ..testbench.test_axis import CONFIGS as AXIS_CONFIGS
 
 
 def _matrix():
@@ -27,7 +28,9 @@ def _matrix():
     decoders), once each, and configurations of idioms none of them has."""
     groups = {"engine": CONFIGS, "format": FORMAT_CONFIGS, "os": OUTPUT_STAGE_SLOW_CONFIGS,
               "ecp5": PRIMITIVE_CONFIGS, "ecp5-os": PRIMITIVE_OUTPUT_STAGE_CONFIGS,
-              "wire": WIRE_CONFIGS}
+              "wire": WIRE_CONFIGS,
+              # The AXI4-Stream top of each configuration its cocotbext-axi test simulates.
+              "axis": {name: cfg.replace(interface="axis") for name, cfg in AXIS_CONFIGS.items()}}
     extra = {
         "default": ZeroskipConfig(),   # the same as os-8x8 today
         "default-ecp5": ZeroskipConfig(primitives="ecp5"),

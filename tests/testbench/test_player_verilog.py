@@ -4,6 +4,8 @@ port of the engine."""
 
 import re
 
+import pytest
+
 from zeroskip import ZeroskipConfig
 from zeroskip.hdl.layouts import (activation_row_layout, command_layout,
                                   compressed_word_layout, result_row_layout, weight_row_layout)
@@ -42,3 +44,13 @@ def test_every_engine_port_is_connected():
     connected = set(re.findall(r"\.(\w+)\(", instance))
     ports = {name for name, _, _ in module_ports(generate_verilog(cfg), cfg.name)}
     assert connected == ports
+
+
+def test_the_player_module_name_is_reserved():
+    """An engine named like the player's testbench module would clash with it in the core's
+    sim target (and in every player build)."""
+    from zeroskip.config import RESERVED_NAMES, ConfigError
+
+    assert PLAYER_TOP in RESERVED_NAMES
+    with pytest.raises(ConfigError, match="stream player"):
+        ZeroskipConfig(name=PLAYER_TOP)

@@ -59,7 +59,7 @@ def run(args):
     from ..gemm_check import check_activity, run_gemm_check
     from ..models.requant import check_requant
     from ..testbench.player import PlayerError
-    from ..testbench.runner import SimulatorUnavailable
+    from ..testbench.runner import SimulationFailed, SimulatorUnavailable
 
     cfg = config_from_args(args)
     if args.json:
@@ -92,7 +92,7 @@ def run(args):
                                 waves=args.waves, build_root=args.build_dir,
                                 act_zeros=args.act_zeros, weight_zeros=args.weight_zeros,
                                 activity=args.activity, compare_gating=args.compare_gating)
-    except (SimulatorUnavailable, PlayerError) as e:
+    except (SimulatorUnavailable, SimulationFailed, PlayerError) as e:
         print(f"zeroskip sim: {e}", file=sys.stderr)
         return EXIT_FAILED
     text = json.dumps(report, indent=2, sort_keys=True) + "\n"
