@@ -82,6 +82,40 @@ def _source(name, short, index):
       {short}_seen = {short}_ready;"""
 
 
+def _dut(cfg):
+    """The engine's instance: its own ports, or (``cfg.interface = "axis"``) the AXI4-Stream
+    top's, each native payload split into ``tdata`` (zero-padded to whole bytes) and
+    ``tlast``. The top is wiring, so the player's cycle counts are the same either way."""
+    if cfg.interface != "axis":
+        return f"""  {cfg.name} dut (
+    .clk(clk), .rst(rst), .busy(busy),
+    .cmd__valid(c_valid), .cmd__ready(c_ready), .cmd__payload(c_payload),
+    .weights__valid(w_valid), .weights__ready(w_ready), .weights__payload(w_payload),
+    .activations__valid(a_valid), .activations__ready(a_ready),
+    .activations__payload(a_payload),
+    .results__valid(r_valid), .results__ready(r_ready), .results__payload(r_payload));"""
+    from zeroskip.hdl.axis import axis_payload_bits, tdata_width
+
+    lines, ports = [], [".aclk(clk)", ".aresetn(!rst)", ".busy(busy)"]
+    for (prefix, (bits, has_last)), short in zip(axis_payload_bits(cfg).items(), "cwar"):
+        width = tdata_width(bits)
+        payload = f"{short}_payload"
+        if prefix.startswith("m_"):
+            lines.append(f"  wire [{width - 1}:0] {short}_tdata;")
+            lines.append(f"  wire {short}_tlast;")
+            lines.append(f"  assign {payload} = {{{short}_tlast, {short}_tdata[{bits - 1}:0]}};")
+            ports += [f".{prefix}_tvalid({short}_valid)", f".{prefix}_tready({short}_ready)",
+                      f".{prefix}_tdata({short}_tdata)", f".{prefix}_tlast({short}_tlast)"]
+            continue
+        lines.append(f"  wire [{width - 1}:0] {short}_tdata = {payload}[{bits - 1}:0];")
+        ports += [f".{prefix}_tvalid({short}_valid)", f".{prefix}_tready({short}_ready)",
+                  f".{prefix}_tdata({short}_tdata)"]
+        if has_last:
+            ports.append(f".{prefix}_tlast({payload}[{bits}])")
+    body = ",\n    ".join(ports)
+    return "\n".join(lines) + f"\n  {cfg.name} dut (\n    {body});"
+
+
 def player_verilog(cfg):
     """The testbench module :data:`PLAYER_TOP` for the engine of ``cfg`` (module
     ``cfg.name`` of :func:`~zeroskip.hdl.verilog.generate_verilog`)."""
@@ -110,13 +144,7 @@ module {PLAYER_TOP};
   wire c_ready, w_ready, a_ready, r_valid, busy;
   wire [RW-1:0] r_payload;
 
-  {cfg.name} dut (
-    .clk(clk), .rst(rst), .busy(busy),
-    .cmd__valid(c_valid), .cmd__ready(c_ready), .cmd__payload(c_payload),
-    .weights__valid(w_valid), .weights__ready(w_ready), .weights__payload(w_payload),
-    .activations__valid(a_valid), .activations__ready(a_ready),
-    .activations__payload(a_payload),
-    .results__valid(r_valid), .results__ready(r_ready), .results__payload(r_payload));
+{_dut(cfg)}
 
   // Payload words and pause bits, read from the files in chunks.
   reg [8*CB8-1:0] c_mem [0:CHUNK-1];

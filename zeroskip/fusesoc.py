@@ -8,14 +8,14 @@ Targets:
     Verilator ``--lint-only -Wall`` with the generated waiver file (``<name>.vlt``), which
     waives exactly the Amaranth output idioms (:mod:`zeroskip.hdl.lint`): a clean lint of the
     user's flow starts from zero warnings.
-``sim`` (native interface only)
+``sim``
     Icarus running the stream player (:mod:`zeroskip.testbench.player_verilog`) on a run of
     smoke-test GEMMs that ``generate`` writes into ``<name>_player_run/`` (copied into the
     work root by the core). The player writes ``results.hex`` and ``player.report`` there;
     ``zeroskip.testbench.player.judge_run`` checks them. A user replaces the run
-    with their own by writing it with ``zeroskip.testbench.player_files.write_run``. The
-    player drives the engine's own ports, so an ``interface = "axis"`` top has no ``sim``
-    target; its simulation is the cocotbext-axi test
+    with their own by writing it with ``zeroskip.testbench.player_files.write_run``. With
+    ``interface = "axis"`` the player drives the AXI4-Stream ports (same cycles: the top is
+    wiring); the protocol-level test of that top is the cocotbext-axi one
     (``zeroskip.testbench.runner.simulate_axis``).
 
 The text depends only on the configuration and the file names, so it is byte-identical for

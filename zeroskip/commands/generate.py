@@ -12,7 +12,7 @@ HELP = "write <name>.v, <name>.json, <name>.vlt and <name>.core for a configurat
 DESCRIPTION = ("Write DIR/<name>.v (the engine and its modules), DIR/<name>.json (the "
                "resolved configuration), DIR/<name>.vlt (Verilator waivers of the Amaranth "
                "output idioms: --lint-only -Wall with it reports nothing) and DIR/<name>.core "
-               "(a FuseSoC CAPI2 core with targets lint and, for the native interface, sim: "
+               "(a FuseSoC CAPI2 core with targets lint and sim: "
                "the stream player in DIR/<name>_player.v on a smoke-test run in "
                "DIR/<name>_player_run/); with --primitives ecp5 also DIR/<name>_sim_models.v, "
                "behavioural models of the primitives for simulators (a vendor flow uses its "
@@ -47,14 +47,12 @@ def generated_files(cfg, out):
     models = simulation_models(cfg)
     if models:
         files[out / f"{name}_sim_models.v"] = models
-    player, run = None, {}
-    if cfg.interface == "native":
-        from ..testbench.player_verilog import player_verilog
+    from ..testbench.player_verilog import player_verilog
 
-        player = f"{name}_player.v"
-        files[out / player] = player_verilog(cfg)
-        run = {f"{name}_player_run/{file}": data for file, data in player_run_files(cfg).items()}
-        files.update({out / path: data for path, data in run.items()})
+    player = f"{name}_player.v"
+    files[out / player] = player_verilog(cfg)
+    run = {f"{name}_player_run/{file}": data for file, data in player_run_files(cfg).items()}
+    files.update({out / path: data for path, data in run.items()})
     files[out / f"{name}.core"] = core_file(
         cfg, verilog=f"{name}.v", waivers=f"{name}.vlt",
         sim_models=f"{name}_sim_models.v" if models else None, player=player,
