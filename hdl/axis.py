@@ -99,9 +99,9 @@ class AxiStreamTop(wiring.Component):
         m.domains.sync = ClockDomain("sync")
         m.d.comb += [ClockSignal("sync").eq(self.aclk), ResetSignal("sync").eq(~self.aresetn),
                      self.busy.eq(engine.busy)]
-        for (member, prefix), (bits, has_last) in zip(AXIS_STREAMS,
-                                                      axis_payload_bits(self._cfg).values()):
-            port = getattr(engine, member)
+        payload_bits = axis_payload_bits(self._cfg)
+        for member, prefix in AXIS_STREAMS:
+            port, (bits, has_last) = getattr(engine, member), payload_bits[prefix]
             tdata, tvalid, tready = (getattr(self, f"{prefix}_{s}")
                                      for s in ("tdata", "tvalid", "tready"))
             payload = port.payload.data if has_last else port.payload
