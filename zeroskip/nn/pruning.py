@@ -1,4 +1,6 @@
-"""Magnitude pruning of the MLP's weights: the masks of the named sparsity variants.
+"""Pruning of a network's weights: the masks of the named sparsity variants, by magnitude or
+(:func:`prune_layer` with ``score="activation"``) by magnitude times the input feature's norm
+over calibration data, and the error a pruned layer adds (:func:`layer_error`).
 
 Weights are ``[K × N]`` (input features × output neurons), so the N:M patterns follow the
 engine's convention (``codecs.prune_nm``): in every group of M consecutive input features of
@@ -11,11 +13,56 @@ import numpy as np
 
 from ..models.codecs import prune_nm, prune_unstructured
 
-__all__ = ["PRUNING_VARIANTS", "NM_VARIANTS", "UNSTRUCTURED_VARIANTS", "pruning_masks"]
+__all__ = ["PRUNING_VARIANTS", "NM_VARIANTS", "UNSTRUCTURED_VARIANTS", "PRUNE_SCORES",
+           "pruning_masks", "prune_scores", "prune_layer", "layer_error"]
+
+# How a weight's importance is scored: |W| alone, or |W| times the L2 norm of its input
+# feature over calibration activations (Wanda, Sun et al. 2023), which keeps the weights
+# that matter for the inputs the layer actually sees.
+PRUNE_SCORES = ("magnitude", "activation")
 
 NM_VARIANTS = {"2:4": (2, 4), "1:4": (1, 4)}
 UNSTRUCTURED_VARIANTS = {"50%": 0.5, "75%": 0.75, "90%": 0.9}
 PRUNING_VARIANTS = ("dense", *NM_VARIANTS, *UNSTRUCTURED_VARIANTS)
+
+
+def prune_scores(w, score, calibration=None):
+    """Importance of each weight of ``w`` ``[K × N]``: ``|W|`` (``"magnitude"``) or
+    ``|W[k, n]| · ‖X[:, k]‖₂`` (``"activation"``, ``calibration`` X ``[rows × K]``)."""
+    w = np.asarray(w, dtype=np.float64)
+    if score not in PRUNE_SCORES:
+        raise ValueError(f"prune score must be one of {', '.join(PRUNE_SCORES)}, "
+                         f"not {score!r}")
+    if score == "magnitude":
+        return np.abs(w)
+    x = None if calibration is None else np.asarray(calibration, dtype=np.float64)
+    if x is None or x.ndim != 2 or x.shape[1] != w.shape[0] or not len(x):
+        shape = None if x is None else x.shape
+        raise ValueError(f"prune score 'activation' needs calibration activations of "
+                         f"rows × {w.shape[0]} (the layer's inputs), not {shape}")
+    return np.abs(w) * np.linalg.norm(x, axis=0)[:, None]
+
+
+def prune_layer(w, variant, *, score="magnitude", calibration=None):
+    """``w`` with the weights ``variant`` (one of :data:`PRUNING_VARIANTS`) drops set to 0,
+    ranked by :func:`prune_scores`. N:M patterns run along K in every column, as the engine
+    skips them."""
+    w = np.asarray(w, dtype=np.float64)
+    mask = pruning_masks([prune_scores(w, score, calibration)], variant)[0]
+    return np.where(mask, w, 0.0)
+
+
+def layer_error(calibration, w, pruned):
+    """What pruning adds to a layer's output ``X · W`` on ``calibration`` X: the relative
+    Frobenius error ``‖X·W − X·Wp‖ / ‖X·W‖`` and the cosine similarity of the two outputs
+    (flattened), as ``{"relative_error", "cosine"}``."""
+    x = np.asarray(calibration, dtype=np.float64)
+    y, yp = x @ np.asarray(w, dtype=np.float64), x @ np.asarray(pruned, dtype=np.float64)
+    norm = np.linalg.norm(y)
+    cosine = float(np.dot(y.ravel(), yp.ravel()) / (norm * np.linalg.norm(yp))) \
+        if norm and np.linalg.norm(yp) else 0.0
+    return {"relative_error": float(np.linalg.norm(y - yp) / norm) if norm else 0.0,
+            "cosine": cosine}
 
 
 def pruning_masks(weights, variant):
