@@ -1,0 +1,129 @@
+"""int8 quantisation of an imported ONNX network (:mod:`zeroskip.nn.onnx_graph`), with biases,
+and its integer inference: the arithmetic the engine is to run for issue #17.
+
+Per layer ``i`` (input scale ``s_x``, weight scale ``s_w``, per tensor or per output column):
+
+* ``W_q = round(W / s_w)`` in -127..127 (pruned weights stay exactly 0);
+* the bias at accumulator width, ``b_q = round(b / (s_x · s_w))`` (int32), added to the
+  accumulators before the output stage, as the engine is to add it at a tile's first K fold;
+* ``acc = A_q · W_q + b_q``, exact; a hidden layer's output stage requantises with
+  ``(multiplier, shift)`` for ``(s_x · s_w) / s_out`` (per column with per-channel weight
+  scales: the output stage then needs per-column parameters), with the layer's ReLU, into
+  the next layer's int8 input; the last layer's int32 accumulators are the result, whose
+  real value is ``acc · s_x · s_w``.
+
+The input scale comes from the calibration inputs (``percentile`` of ``|x|`` maps to 127); a
+hidden layer's output scale from running the integer network itself on them, as
+:mod:`zeroskip.nn.quantize` does for the digits MLP. Quantisation, bias and requantisation
+are NumPy here; the engine has no bias yet, and its output stage takes one
+``(multiplier, shift)`` per command, so only per-tensor scales run on it today.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..models.requant import quantize_multiplier, requantize
+
+__all__ = ["QuantLayer", "QuantizedNetwork", "quantize_network", "int8_network_forward"]
+
+INT8_MAX = 127
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+MULT_WIDTH, MAX_SHIFT = 16, 47
+
+
+@dataclass(frozen=True, eq=False)
+class QuantLayer:
+    """One layer as integers: ``weight`` int8 ``K×N``, ``bias`` int32 ``N`` (zeros without a
+    bias), ``acc_scale`` the real value of one accumulator step (``N`` values), ``requant``
+    ``(multipliers N, shifts N, relu)`` for a hidden layer or ``None`` for the last."""
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray
+    acc_scale: np.ndarray
+    requant: tuple | None
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedNetwork:
+    input_scale: float
+    layers: tuple
+    per_channel: bool
+
+    def quantize_input(self, x):
+        return np.clip(np.round(np.asarray(x, dtype=np.float64) / self.input_scale),
+                       -INT8_MAX, INT8_MAX).astype(np.int64)
+
+
+def _weight_scales(w, per_channel):
+    peak = np.abs(w).max(axis=0) if per_channel else np.full(w.shape[1], np.abs(w).max())
+    return np.where(peak > 0, peak / INT8_MAX, 1.0)
+
+
+def _accumulate(a, layer):
+    acc = a @ layer.weight.astype(np.int64) + layer.bias
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise ValueError(f"layer {layer.name!r}: accumulators leave int32 "
+                         f"({int(acc.min())}..{int(acc.max())})")
+    return acc
+
+
+def _requant_columns(acc, requant):
+    multipliers, shifts, relu = requant
+    out = np.empty_like(acc)
+    for c in range(acc.shape[1]):
+        out[:, c] = requantize(acc[:, c], int(multipliers[c]), int(shifts[c]), relu=relu)
+    return out
+
+
+def quantize_network(net, calibration, *, per_channel=False, percentile=99.99):
+    """The :class:`QuantizedNetwork` of ``net`` (an :class:`~zeroskip.nn.onnx_graph.
+    OnnxNetwork`) calibrated on ``calibration`` (its input shape, any batch)."""
+    x = net.flatten(calibration).astype(np.float64)
+    peak = float(np.percentile(np.abs(x), percentile)) if x.size else 0.0
+    input_scale = peak / INT8_MAX if peak > 0 else 1.0
+    a = np.clip(np.round(x / input_scale), -INT8_MAX, INT8_MAX).astype(np.int64)
+    s_x = np.full(1, input_scale)
+    layers = []
+    for i, layer in enumerate(net.layers):
+        s_w = _weight_scales(layer.weight, per_channel)
+        w_q = np.clip(np.round(layer.weight / s_w), -INT8_MAX, INT8_MAX).astype(np.int8)
+        acc_scale = s_x * s_w
+        bias = np.zeros(layer.n) if layer.bias is None else layer.bias
+        b_q = np.round(bias / acc_scale).astype(np.int64)
+        q = QuantLayer(layer.name, w_q, b_q, acc_scale, None)
+        acc = _accumulate(a, q)
+        if i == len(net.layers) - 1:
+            layers.append(q)
+            break
+        real = acc * acc_scale
+        if layer.relu:
+            real = np.maximum(real, 0.0)
+        top = float(np.percentile(np.abs(real), percentile)) if real.size else 0.0
+        s_out = top / INT8_MAX if top > 0 else 1.0
+        pairs = [quantize_multiplier(float(s / s_out), mult_width=MULT_WIDTH,
+                                     max_shift=MAX_SHIFT) for s in acc_scale]
+        if not per_channel:
+            pairs = [pairs[0]] * layer.n
+        multipliers = np.array([p[0] for p in pairs])
+        shifts = np.array([p[1] for p in pairs])
+        q = QuantLayer(layer.name, w_q, b_q, acc_scale, (multipliers, shifts, layer.relu))
+        layers.append(q)
+        a = _requant_columns(acc, q.requant)
+        # The scale the (multiplier, shift) pairs really implement, per column; the next
+        # layer sees one input scale per row of its weights, so per-channel output scales
+        # are averaged into the one the next layer's accumulators assume.
+        s_x = np.full(1, float(np.mean(acc_scale * (2.0 ** shifts) / multipliers)))
+    return QuantizedNetwork(input_scale, tuple(layers), per_channel)
+
+
+def int8_network_forward(qnet, x):
+    """The real-valued outputs of the integer inference on ``x`` (``batch × input width``),
+    and the int32 accumulators of the last layer."""
+    a = qnet.quantize_input(x)
+    for layer in qnet.layers:
+        acc = _accumulate(a, layer)
+        if layer.requant is None:
+            return acc * layer.acc_scale, acc
+        a = _requant_columns(acc, layer.requant)
+    raise AssertionError("the last layer has no requantisation")
