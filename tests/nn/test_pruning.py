@@ -92,3 +92,18 @@ def test_layer_error_and_bad_scoring_input():
         prune_layer(np.ones((4, 2)), "2:4", score="activation", calibration=np.ones((5, 3)))
     with pytest.raises(ValueError, match="prune score must be one of magnitude, activation"):
         prune_layer(np.ones((4, 2)), "2:4", score="hessian")
+
+
+def test_a_network_that_breaks_the_pattern_is_refused_naming_layer_column_and_group():
+    from zeroskip.nn.pruning import check_layers_nm
+
+    rng = np.random.default_rng(5)
+    good = prune_layer(rng.normal(size=(8, 3)), "2:4")
+    bad = good.copy()
+    bad[4:8, 2] = 1.0                      # column 2, K positions 4..7: four non-zeros
+    check_layers_nm([("fc1", good)], "2:4")
+    with pytest.raises(ValueError) as e:
+        check_layers_nm([("fc1", good), ("fc2", bad)], "2:4")
+    message = str(e.value)
+    assert "layer 'fc2'" in message and "column 2" in message and "4..7" in message
+    assert len(message.splitlines()) == 1

@@ -11,10 +11,10 @@ zero exactly ``round(level · size)`` weights of smallest magnitude in every lay
 
 import numpy as np
 
-from ..models.codecs import prune_nm, prune_unstructured
+from ..models.codecs import check_nm, prune_nm, prune_unstructured
 
 __all__ = ["PRUNING_VARIANTS", "NM_VARIANTS", "UNSTRUCTURED_VARIANTS", "PRUNE_SCORES",
-           "pruning_masks", "prune_scores", "prune_layer", "layer_error"]
+           "pruning_masks", "prune_scores", "prune_layer", "layer_error", "check_layers_nm"]
 
 # How a weight's importance is scored: |W| alone, or |W| times the L2 norm of its input
 # feature over calibration activations (Wanda, Sun et al. 2023), which keeps the weights
@@ -63,6 +63,19 @@ def layer_error(calibration, w, pruned):
         if norm and np.linalg.norm(yp) else 0.0
     return {"relative_error": float(np.linalg.norm(y - yp) / norm) if norm else 0.0,
             "cosine": cosine}
+
+
+def check_layers_nm(layers, pattern):
+    """Raise ``ValueError`` naming the layer, column and group unless every layer's weights
+    (``(name, weight K×N)`` pairs) already follow the N:M ``pattern`` (``"2:4"``...) along
+    K: a model run without pruning on an N:M engine."""
+    n, m = (int(x) for x in pattern.split(":"))
+    for name, w in layers:
+        try:
+            check_nm(np.asarray(w), n, m)
+        except ValueError as e:
+            raise ValueError(f"layer {name!r}: {e}; prune it (N:M) or run it on a dense "
+                             f"engine") from None
 
 
 def pruning_masks(weights, variant):
