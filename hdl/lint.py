@@ -33,6 +33,7 @@ generator was checked by hand (see the design notes on linting).
 
 from .axis import axis_payload_bits, tdata_width
 from .pe import ProcessingElement
+from .primitives import MULT18X18D_PRODUCT_BITS, chunk_spans
 
 __all__ = ["verilator_waivers", "WAIVED_RULES", "MULT18X18D_OPEN_PINS", "MODEL_UNUSED_INPUTS"]
 
@@ -65,15 +66,6 @@ MODEL_UNUSED_INPUTS = (
     + tuple(f"SRIB{i}" for i in range(18)) + ("SOURCEA", "SOURCEB", "CLK1", "CLK2", "CLK3")
     + ("ADA4",) + tuple(f"ADB{i}" for i in range(5)) + ("OCEA", "RSTA", "WEB", "RSTB")
     + tuple(f"CS{p}{i}" for p in "AB" for i in range(3)))
-_MULT18X18D_P_BITS = 36
-_MULT18X18D_OPERAND_BITS = 18
-
-
-def _chunks(width):
-    """Widths of the 18-bit chunks :func:`~zeroskip.hdl.primitives.wide_product` cuts an
-    operand of ``width`` bits into."""
-    step = _MULT18X18D_OPERAND_BITS
-    return [min(step, width - lo) for lo in range(0, width, step)]
 
 
 def _waiver(rule, file, match):
@@ -212,12 +204,12 @@ def _pin_waivers(cfg, vfile):
     # product (i, j) of wide_product the widths of accumulator chunk i and multiplier chunk j.
     widths = {"mult": ProcessingElement.product_shape(cfg).width}
     if cfg.output_stage:
-        for i, a in enumerate(_chunks(cfg.acc_width)):
-            for j, b in enumerate(_chunks(cfg.requant_mult_width)):
+        for i, (_, a) in enumerate(chunk_spans(cfg.acc_width)):
+            for j, (_, b) in enumerate(chunk_spans(cfg.requant_mult_width)):
                 widths[f"requant_mult_*_{i}_{j}"] = a + b
     for inst, width in widths.items():
         lines += [_waiver("PINMISSING", vfile, f"Instance has missing pin: 'P{bit}'*) {inst} (*")
-                  for bit in range(width, _MULT18X18D_P_BITS)]
+                  for bit in range(width, MULT18X18D_PRODUCT_BITS)]
     comment = [
         "PINMISSING: the MULT18X18D blocks leave their unused pins open on purpose",
         "(hdl/primitives.py): the C and shift-in inputs, clocks, enables and resets 1-3",

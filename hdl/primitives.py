@@ -37,7 +37,8 @@ hardware.
 
 from amaranth.hdl import ClockSignal, Const, Instance, Signal, Value, signed, unsigned
 
-__all__ = ["mult18x18d_parameters", "mult18x18d", "wide_product",
+__all__ = ["mult18x18d_parameters", "mult18x18d", "wide_product", "chunk_spans",
+           "MULT18X18D_OPERAND_BITS", "MULT18X18D_PRODUCT_BITS",
            "WIDE_PRODUCT_LATENCY", "DP16KD_PARAMETERS", "DP16KD_DEPTH", "dp16kd_ram",
            "mult18x18d_model", "dp16kd_model", "simulation_models"]
 
@@ -56,6 +57,17 @@ def mult18x18d_parameters(*, gated):
         "HIGHSPEED_CLK": "NONE", "CAS_MATCH_REG": "FALSE", "SOURCEB_MODE": "B_SHIFT",
         "MULT_BYPASS": "DISABLED",
     }
+
+
+MULT18X18D_OPERAND_BITS = 18
+MULT18X18D_PRODUCT_BITS = 36
+
+
+def chunk_spans(width):
+    """``(lo, bits)`` of the chunks :func:`wide_product` cuts an operand of ``width`` bits
+    into: :data:`MULT18X18D_OPERAND_BITS` each, the top one what is left."""
+    step = MULT18X18D_OPERAND_BITS
+    return [(lo, min(step, width - lo)) for lo in range(0, width, step)]
 
 
 def mult18x18d(m, name, *, a, b, a_signed, b_signed, width, rst_p=None):
@@ -107,9 +119,9 @@ def wide_product(m, name, *, a, a_signed, b, shape):
     chunks, and a registered sum of the shifted partial products."""
     def chunks(v, is_signed):
         out = []
-        for lo in range(0, len(v), 18):
-            part = v[lo:lo + 18]
-            top = lo + 18 >= len(v)
+        for lo, bits in chunk_spans(len(v)):
+            part = v[lo:lo + bits]
+            top = lo + bits == len(v)
             out.append((lo, part.as_signed() if top and is_signed else part,
                         top and is_signed))
         return out
