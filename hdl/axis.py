@@ -1,8 +1,9 @@
 """The AXI4-Stream top: the GEMM engine behind ports that follow AXI4-Stream naming and rules.
 
 ``cfg.interface = "axis"`` (``zeroskip generate --interface axis``) makes this the top module.
-Its port names alone let Vivado's IP packager and LiteX infer four AXI4-Stream interfaces and
-their clock and reset:
+Its ports follow the AXI4-Stream naming convention (``<prefix>_t<signal>``, ``aclk``,
+``aresetn``) that Vivado's IP packager and LiteX infer interfaces from; no Vivado or LiteX
+run checks this here:
 
 - ``aclk``, and ``aresetn``: active low, synchronous (AXI4-Stream resets are sampled on
   ``aclk``);
@@ -25,8 +26,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .engine import GemmEngine
-from .layouts import (activation_row_layout, command_layout, compressed_word_layout,
-                      result_row_layout, weight_row_layout)
+from .layouts import stream_layouts
 
 __all__ = ["AXIS_STREAMS", "AxiStreamTop", "tdata_width", "axis_payload_bits"]
 
@@ -43,13 +43,10 @@ def tdata_width(bits):
 def axis_payload_bits(cfg):
     """``{prefix: (payload bits without last, has tlast)}`` of each stream of ``cfg``'s top,
     from the payload layouts (:mod:`zeroskip.hdl.layouts`)."""
-    weights = weight_row_layout(cfg) if cfg.weight_format == "dense" else \
-        compressed_word_layout(cfg)
-    layouts = {"s_axis_cmd": command_layout(cfg), "s_axis_weights": weights,
-               "s_axis_activations": activation_row_layout(cfg),
-               "m_axis_results": result_row_layout(cfg)}
+    layouts = stream_layouts(cfg)
     found = {}
-    for prefix, layout in layouts.items():
+    for member, prefix in AXIS_STREAMS:
+        layout = layouts[member]
         has_last = isinstance(layout, data.StructLayout) and "last" in layout.members
         bits = Shape.cast(layout["data"].shape).width if has_last else layout.size
         found[prefix] = (bits, has_last)

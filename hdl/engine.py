@@ -8,8 +8,7 @@ from .accumulator import Accumulator
 from .array import WeightStationaryArray
 from .decoders import weight_decoder
 from .injector import ActivationInjector
-from .layouts import (activation_row_layout, command_layout, compressed_word_layout,
-                      result_row_layout, weight_row_layout)
+from .layouts import command_layout, result_row_layout, stream_layouts
 from .loader import WeightLoader
 from .output_stage import OutputStage
 from .pipeline import delay
@@ -71,13 +70,12 @@ class GemmEngine(wiring.Component):
         self._decoder = weight_decoder(cfg)
         self._accumulator = Accumulator(cfg)
         self._output_stage = OutputStage(cfg) if cfg.output_stage else None
-        weight_payload = weight_row_layout(cfg) if self._decoder is None else \
-            compressed_word_layout(cfg)
+        layouts = stream_layouts(cfg)
         super().__init__({
-            "cmd": In(stream.Signature(command_layout(cfg))),
-            "weights": In(stream.Signature(weight_payload)),
-            "activations": In(stream.Signature(activation_row_layout(cfg))),
-            "results": Out(stream.Signature(result_row_layout(cfg))),
+            "cmd": In(stream.Signature(layouts["cmd"])),
+            "weights": In(stream.Signature(layouts["weights"])),
+            "activations": In(stream.Signature(layouts["activations"])),
+            "results": Out(stream.Signature(layouts["results"])),
             "busy": Out(1),
         })
 

@@ -12,7 +12,7 @@ from ..wire_fields import word_width
 __all__ = ["act_shape", "weight_shape", "acc_shape", "psum_shape", "pe_act_shape",
            "weight_slot_shape", "command_layout", "requant_params_layout",
            "activation_row_layout", "weight_row_layout",
-           "compressed_word_layout", "result_row_layout"]
+           "compressed_word_layout", "result_row_layout", "stream_layouts"]
 
 
 def _shape(width, is_signed):
@@ -103,3 +103,13 @@ def result_row_layout(cfg):
         "data": data.ArrayLayout(acc_shape(cfg), cfg.cols),
         "last": unsigned(1),
     })
+
+
+def stream_layouts(cfg):
+    """The payload layout of each of the engine's streams, ``{"cmd", "weights",
+    "activations", "results"}``: weight rows, or with a compressed ``weight_format`` its
+    words."""
+    weights = weight_row_layout(cfg) if cfg.weight_format == "dense" else \
+        compressed_word_layout(cfg)
+    return {"cmd": command_layout(cfg), "weights": weights,
+            "activations": activation_row_layout(cfg), "results": result_row_layout(cfg)}

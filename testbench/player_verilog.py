@@ -43,15 +43,9 @@ _CHUNK = 1024
 
 def payload_widths(cfg):
     """Bits of the ``cmd``, ``weights``, ``activations`` and ``results`` payloads."""
-    from zeroskip.hdl.layouts import (activation_row_layout, command_layout,
-                                      compressed_word_layout, result_row_layout,
-                                      weight_row_layout)
+    from zeroskip.hdl.layouts import stream_layouts
 
-    weights = weight_row_layout(cfg) if cfg.weight_format == "dense" else \
-        compressed_word_layout(cfg)
-    return {"cmd": command_layout(cfg).size, "weights": weights.size,
-            "activations": activation_row_layout(cfg).size,
-            "results": result_row_layout(cfg).size}
+    return {name: layout.size for name, layout in stream_layouts(cfg).items()}
 
 
 def _source(name, short, index):
