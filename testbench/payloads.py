@@ -9,6 +9,7 @@ from amaranth.lib import data
 from zeroskip.hdl.layouts import (activation_row_layout, compressed_word_layout,
                                   result_row_layout, weight_row_layout)
 from zeroskip.host import command_word, pack_lanes
+from zeroskip.host import int_bytes as host_int_bytes
 from zeroskip.models.streams import pack_weights
 from zeroskip.models.wire import compressed_weight_words
 
@@ -97,5 +98,6 @@ def lane_bytes(rows, width, nbytes):
 
 
 def int_bytes(words, nbytes):
-    """Payload integers as big-endian words of ``nbytes`` bytes, in one buffer."""
-    return b"".join(int(word).to_bytes(nbytes, "big") for word in words)
+    """Payload integers as big-endian words of ``nbytes`` bytes, in one buffer (the player's
+    files; :func:`zeroskip.host.int_bytes`)."""
+    return host_int_bytes(words, nbytes, "big")

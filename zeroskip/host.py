@@ -36,6 +36,7 @@ from .models.streams import unpack_results as _assemble_results
 from .models.wire import compressed_weight_words
 
 __all__ = ["GemmTransfers", "tdata_bytes", "command_word", "pack_lanes", "unpack_lanes",
+           "int_bytes",
            "command_bytes", "weight_bytes", "activation_bytes", "pack_gemm", "result_rows",
            "unpack_results"]
 
@@ -98,13 +99,14 @@ def unpack_lanes(buffer, nbytes, lanes, width, signed, byteorder="little"):
     return values
 
 
-def _int_bytes(words, nbytes):
-    return b"".join(int(word).to_bytes(nbytes, "little") for word in words)
+def int_bytes(words, nbytes, byteorder="little"):
+    """Payload integers as words of ``nbytes`` bytes in ``byteorder``, in one buffer."""
+    return b"".join(int(word).to_bytes(nbytes, byteorder) for word in words)
 
 
 def command_bytes(cfg, m, k, n, requant=None):
     """The one ``s_axis_cmd`` beat of a GEMM (see :func:`command_word`)."""
-    return _int_bytes([command_word(cfg, m, k, n, requant)], tdata_bytes(cfg)["cmd"])
+    return int_bytes([command_word(cfg, m, k, n, requant)], tdata_bytes(cfg)["cmd"])
 
 
 def weight_bytes(cfg, w, m):
@@ -115,7 +117,7 @@ def weight_bytes(cfg, w, m):
     w = np.asarray(w, dtype=np.int64)
     if cfg.weight_format == "dense":
         return pack_lanes(pack_weights(cfg, w, m), cfg.weight_width, nbytes)
-    return _int_bytes(compressed_weight_words(cfg, w, m).words, nbytes)
+    return int_bytes(compressed_weight_words(cfg, w, m).words, nbytes)
 
 
 def activation_bytes(cfg, a, n):

@@ -24,12 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models.requant import quantize_multiplier, requantize
+from .quantize import INT8_MAX, INT32_MAX, INT32_MIN, MAX_SHIFT, MULT_WIDTH
 
 __all__ = ["QuantLayer", "QuantizedNetwork", "quantize_network", "int8_network_forward"]
-
-INT8_MAX = 127
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-MULT_WIDTH, MAX_SHIFT = 16, 47
 
 
 @dataclass(frozen=True, eq=False)
