@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from .layouts import acc_shape, psum_shape, result_row_layout
+from .layouts import acc_shape, bias_row_layout, psum_shape, result_row_layout
 from .primitives import DP16KD_DEPTH, dp16kd_ram
 
 __all__ = ["Accumulator", "accumulator_meta_layout"]
@@ -13,11 +13,14 @@ __all__ = ["Accumulator", "accumulator_meta_layout"]
 def accumulator_meta_layout(cfg):
     """What travels beside a row of partial sums: whether it is a row at all, its row in the
     accumulator memory, whether it starts (``first_k``) or finishes (``last_k``) its output
-    tile, whether it is the command's very last row, and the tile's column count."""
-    return data.StructLayout({
-        "valid": 1, "addr": range(cfg.acc_depth), "first_k": 1, "last_k": 1, "last": 1,
-        "n_cols": range(cfg.cols + 1),
-    })
+    tile, whether it is the command's very last row, and the tile's column count; with
+    ``cfg.bias``, whether it is the first row of a tile's first K fold (``bias``: the tile's
+    bias row is next in the bias queue)."""
+    fields = {"valid": 1, "addr": range(cfg.acc_depth), "first_k": 1, "last_k": 1, "last": 1,
+              "n_cols": range(cfg.cols + 1)}
+    if cfg.bias:
+        fields["bias"] = 1
+    return data.StructLayout(fields)
 
 
 class Accumulator(wiring.Component):
@@ -34,8 +37,9 @@ class Accumulator(wiring.Component):
     0. the row arrives; its memory row is read;
     1. the read data leaves the memory;
     2. the read data is registered (the block RAM's own output register, which takes a read
-       from 5.8 ns to under 1 ns on an ECP5), or replaced by a newer sum (below), or by 0 for
-       a tile's first K fold; lanes past the tile's ``n_cols`` are set to 0;
+       from 5.8 ns to under 1 ns on an ECP5), or replaced by a newer sum (below), or for a
+       tile's first K fold by 0 (with ``cfg.bias``: the tile's ``bias``); lanes past the
+       tile's ``n_cols`` are set to 0;
     3. the sum ``psum + partial`` is formed and registered, also as the finished row of a
        last K fold;
     4. the sum is written back unless this is the last K fold; a finished row leaves.
@@ -61,6 +65,12 @@ class Accumulator(wiring.Component):
         A finished row: C accumulators (``acc_width``, wrapping) and ``last``.
     row_valid : Out(1)
         ``row`` holds a finished row, :attr:`latency` cycles after it arrived.
+    bias : In(bias_row_layout)
+        ``cfg.bias`` only: the current tile's biases, from the bias queue; they must change
+        only on ``bias_next``.
+    bias_next : Out(1)
+        ``cfg.bias`` only: a tile's first row is in stage 1, so the next cycle's rows need
+        the next bias row (the queue loads it into ``bias`` on this edge).
     """
 
     def __init__(self, cfg):
@@ -70,6 +80,7 @@ class Accumulator(wiring.Component):
             "meta": In(accumulator_meta_layout(cfg)),
             "row": Out(result_row_layout(cfg)),
             "row_valid": Out(1),
+            **({"bias": In(bias_row_layout(cfg)), "bias_next": Out(1)} if cfg.bias else {}),
         })
 
     # Cycles from a row at psum/meta to the finished row at row/row_valid.
@@ -137,10 +148,16 @@ class Accumulator(wiring.Component):
         newest = Signal(lanes, name="acc_newest")
         m.d.comb += newest.eq(Mux(use[2], sum_reg, Mux(use[3], older_1,
                                                        Mux(use[4], older_2, partial))))
+        if cfg.bias:
+            m.d.comb += self.bias_next.eq(meta[1].valid & meta[1].bias)
         for c in range(cfg.cols):
             lane_on = c < meta[2].n_cols
-            m.d.sync += [before[c].eq(Mux(meta[2].first_k | ~lane_on, 0, newest[c])),
-                         addend[c].eq(Mux(lane_on, psum[2][c], 0))]
+            if cfg.bias:
+                start = Mux(meta[2].first_k, self.bias[c], newest[c])
+                m.d.sync += before[c].eq(Mux(lane_on, start, 0))
+            else:
+                m.d.sync += before[c].eq(Mux(meta[2].first_k | ~lane_on, 0, newest[c]))
+            m.d.sync += addend[c].eq(Mux(lane_on, psum[2][c], 0))
 
         # Stage 3: the sum, also the finished row.
         out_row = Signal(result_row_layout(cfg), name="acc_row")

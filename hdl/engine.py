@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from .accumulator import Accumulator
 from .array import WeightStationaryArray
+from .bias import BiasQueue
 from .decoders import weight_decoder
 from .injector import ActivationInjector
 from .layouts import command_layout, result_row_layout, stream_layouts
@@ -33,6 +34,11 @@ class GemmEngine(wiring.Component):
     result. The array itself never stalls, and no
     stream can lose, duplicate or reorder data. A command with M, K or N equal to zero is
     accepted and ignored (no results).
+
+    With ``cfg.bias``, each output tile's first K fold starts with its C biases on the
+    activations stream (:func:`~zeroskip.models.streams.pack_activations`); a
+    :class:`~zeroskip.hdl.bias.BiasQueue` holds them until the tile's rows reach the
+    accumulator, which starts those rows' sums from them instead of 0.
 
     With ``cfg.output_stage``, finished rows pass through an
     :class:`~zeroskip.hdl.output_stage.OutputStage` on their way to the result buffer, which
@@ -105,6 +111,15 @@ class GemmEngine(wiring.Component):
         # stream.
         return self.result_latency + 4
 
+    @property
+    def bias_queue_depth(self):
+        """Bias rows the bias queue holds (``cfg.bias``); a test ties it to
+        :func:`zeroskip.models.cycles.bias_queue_depth`. Tiles' first rows are at least a
+        weight reload (2R + C - 1 cycles) apart, and a bias row leaves the queue
+        ``array.latency + 3`` cycles after its tile's first row is taken."""
+        interval = 2 * self._cfg.rows + self._cfg.cols - 1
+        return -(-(self._array.latency + 3) // interval) + 2
+
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
@@ -157,11 +172,16 @@ class GemmEngine(wiring.Component):
             m.d.comb += [array.w_row_zero.eq(loader.w_row_zero),
                          array.act_zero.eq(injector.act_zero)]
         meta_reg = injector.meta
+        if cfg.bias:
+            m.submodules.bias_queue = bias_queue = BiasQueue(cfg, self.bias_queue_depth)
+            wiring.connect(m, injector.bias_rows, bias_queue.rows)
 
         # Accumulation over K folds, then the result buffer ------------------------------------
         m.submodules.accumulator = acc = self._accumulator
         m.d.comb += [acc.psum.eq(array.psum),
                      acc.meta.eq(delay(m, meta_reg, array.latency, name="meta"))]
+        if cfg.bias:
+            m.d.comb += [acc.bias.eq(bias_queue.bias), bias_queue.next.eq(acc.bias_next)]
         # Finished rows wait in the result buffer; with ECP5 primitives its memory asks for LUT
         # RAM (iCE40 has none, and it would become flip-flops there).
         m.submodules.result_buffer = buffer = ResultBuffer(

@@ -1,12 +1,13 @@
 """The activation injector: one activation row per cycle into the array."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .accumulator import accumulator_meta_layout
 from .folds import add_fold_sequencer, command_members
-from .layouts import activation_row_layout
+from ..wire_fields import bias_beats
+from .layouts import activation_row_layout, bias_row_layout
 
 __all__ = ["ActivationInjector"]
 
@@ -22,9 +23,14 @@ class ActivationInjector(wiring.Component):
     up to ``credits``, and ``delivered`` returns a slot. With zero-gating, zero lanes raise
     their flag and keep their old value, so they cause no switching.
 
-    Every term of ``activations.ready`` is a register (the first-row and room flags included),
-    so the handshake is two LUT levels from flip-flops on an FPGA, and the fold advance one
-    more.
+    With ``cfg.bias``, an output tile's first K fold starts with
+    :func:`~zeroskip.wire_fields.bias_beats` bias rows on ``activations``: they are gathered
+    into one bias row and sent on ``bias_rows`` with the last of them (the bias queue holds
+    it until the tile's rows reach the accumulator), and never reach the array.
+
+    Every term of ``activations.ready`` is a register (the first-row, room and bias-phase
+    flags included), so the handshake is two LUT levels from flip-flops on an FPGA, and the
+    fold advance one more.
 
     Parameters
     ----------
@@ -48,6 +54,9 @@ class ActivationInjector(wiring.Component):
         fold's first row, the zero flags (``zero_gating`` only).
     meta : Out(accumulator_meta_layout)
         The row's bookkeeping, presented with ``act``; ``meta.valid`` marks a row.
+    bias_rows : Out(stream.Signature(bias_row_layout))
+        ``cfg.bias`` only: a tile's bias row, valid with its last bias beat (whose transfer
+        waits for ``ready``).
     """
 
     # Cycles from a row's transfer to its presentation to the array.
@@ -68,6 +77,8 @@ class ActivationInjector(wiring.Component):
         }
         if cfg.zero_gating:
             members["act_zero"] = Out(cfg.k_per_fold)
+        if cfg.bias:
+            members["bias_rows"] = Out(stream.Signature(bias_row_layout(cfg)))
         super().__init__(members)
 
     @property
@@ -85,14 +96,26 @@ class ActivationInjector(wiring.Component):
         last_row = Signal()
         reserved = Signal(range(self._credits + 1))
         room = Signal(name="room", init=1)             # reserved < credits
-        fire = Signal()
-        m.d.comb += [
-            last_row.eq(row == folds.tile_last),
-            self.activations.ready.eq(self.running & ~done & (~first_row | self.shadow_full)
-                                      & (~folds.last_k | room)),
-            fire.eq(self.activations.ready & self.activations.valid),
-            self.swapped.eq(fire & first_row),
-        ]
+        fire = Signal()                                # an activation row is taken
+        m.d.comb += last_row.eq(row == folds.tile_last)
+        if cfg.bias:
+            in_bias = Signal(name="in_bias", init=1)    # taking the fold's bias beats
+            take = Signal()
+            m.d.comb += [
+                self.activations.ready.eq(self.running & ~done & Mux(
+                    in_bias, self.bias_rows.ready,
+                    (~first_row | self.shadow_full) & (~folds.last_k | room))),
+                take.eq(self.activations.ready & self.activations.valid),
+                fire.eq(take & ~in_bias),
+            ]
+            self._gather_bias(m, in_bias, take & in_bias, self.running & ~done)
+        else:
+            m.d.comb += [
+                self.activations.ready.eq(self.running & ~done & (~first_row | self.shadow_full)
+                                          & (~folds.last_k | room)),
+                fire.eq(self.activations.ready & self.activations.valid),
+            ]
+        m.d.comb += self.swapped.eq(fire & first_row)
 
         # Slots: one more for a row of a last K fold, one back for each delivered result.
         claim = fire & folds.last_k
@@ -111,6 +134,14 @@ class ActivationInjector(wiring.Component):
             self.meta.last.eq(folds.last & last_row),
             self.meta.n_cols.eq(folds.n_cols),
         ]
+        if cfg.bias:
+            m.d.sync += self.meta.bias.eq(first_row & folds.first_k)
+            # Every command starts with a tile's bias beats; after a tile's last K fold come
+            # the next tile's.
+            with m.If(self.start):
+                m.d.sync += in_bias.eq(1)
+            with m.Elif(fire & last_row):
+                m.d.sync += in_bias.eq(folds.last_k)
         with m.If(self.start):
             m.d.sync += [done.eq(0), row.eq(0), first_row.eq(1)]
         with m.Elif(fire):
@@ -131,3 +162,30 @@ class ActivationInjector(wiring.Component):
             with m.Else():
                 m.d.sync += [row.eq(row + 1), first_row.eq(0)]
         return m
+
+    def _gather_bias(self, m, in_bias, take, active):
+        """Collect a tile's bias beats (``take``: one is transferred; ``active``: the
+        injector takes rows) into ``bias_rows``: the first B - 1 in a shift register, the
+        last straight from the stream. Ends the bias phase (``in_bias``) with the last."""
+        cfg = self._cfg
+        count = bias_beats(cfg)
+        beat_bits = len(self.activations.payload.as_value())
+        beat = Signal(range(max(count, 2)), name="bias_beat")
+        beat_last = Signal(name="bias_beat_last", init=count == 1)   # beat == count - 1
+        payload = self.activations.payload.as_value()
+        gathered = Signal((count - 1) * beat_bits, name="bias_gathered") if count > 1 else None
+        row = payload if gathered is None else Cat(gathered, payload)
+        m.d.comb += [
+            self.bias_rows.payload.eq(row[:len(self.bias_rows.payload.as_value())]),
+            self.bias_rows.valid.eq(active & in_bias & beat_last & self.activations.valid),
+        ]
+        with m.If(self.start):
+            m.d.sync += [beat.eq(0), beat_last.eq(count == 1)]
+        with m.Elif(take):
+            with m.If(beat_last):
+                m.d.sync += [beat.eq(0), beat_last.eq(count == 1), in_bias.eq(0)]
+            with m.Else():
+                m.d.sync += [beat.eq(beat + 1), beat_last.eq(beat == count - 2)]
+                if gathered is not None:
+                    # Older beats move down: after B - 1 beats the first is lowest.
+                    m.d.sync += gathered.eq(Cat(gathered[beat_bits:], payload))

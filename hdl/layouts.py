@@ -12,7 +12,7 @@ from ..wire_fields import word_width
 __all__ = ["act_shape", "weight_shape", "acc_shape", "psum_shape", "pe_act_shape",
            "weight_slot_shape", "command_layout", "requant_params_layout",
            "activation_row_layout", "weight_row_layout",
-           "compressed_word_layout", "result_row_layout", "stream_layouts"]
+           "compressed_word_layout", "result_row_layout", "bias_row_layout", "stream_layouts"]
 
 
 def _shape(width, is_signed):
@@ -103,6 +103,13 @@ def result_row_layout(cfg):
         "data": data.ArrayLayout(acc_shape(cfg), cfg.cols),
         "last": unsigned(1),
     })
+
+
+def bias_row_layout(cfg):
+    """C biases B[n0 : n0+C] at accumulator width (``cfg.bias``), added to an output tile's
+    rows at its first K fold. They arrive on the activations stream as
+    :func:`~zeroskip.wire_fields.bias_beats` activation rows, lane 0 in the lowest bits."""
+    return data.ArrayLayout(acc_shape(cfg), cfg.cols)
 
 
 def stream_layouts(cfg):

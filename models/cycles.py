@@ -18,13 +18,19 @@ Timeline (cycle 0 is the command transfer):
   registered row), the output stage if configured (7, see
   :func:`output_stage_latency`), result buffer (1).
 
+With ``cfg.bias``, the first K fold of each output tile takes :func:`~zeroskip.wire_fields.
+bias_beats` bias rows B from the activations stream first, one per cycle, after the previous
+fold's last row: ``h_0 = max(R, B) + 1`` and ``h_{f+1} = h_f + max(T_f + B_{f+1}, 2R + C - 1)``,
+with ``B_f`` = B for such a fold and 0 otherwise. The bias queue is deep enough that it never
+holds them back (:func:`bias_queue_depth`).
+
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
 which starts empty with each command, reads a word per cycle while its bit buffer has room
 and queues up to R decoded rows:
 fold f's rows then load in the cycles from ``s_f`` (``h_{f-1} + R + C - 1``, or 1) on which the
 decoder has a row, and the next fold starts once both its rows are loaded and the previous
-fold's rows are in: ``h_f = max(e_f + 1, h_{f-1} + T_{f-1})`` with ``e_f`` the cycle its R-th
-row loads. :func:`predict_cycles` replays the decoder cycle by cycle from the wire encoding's
+fold's rows are in: ``h_f = max(e_f + 1, h_{f-1} + T_{f-1} + B_f)`` (``h_0 ≥ B_0 + 1``) with
+``e_f`` the cycle its R-th row loads. :func:`predict_cycles` replays the decoder cycle by cycle from the wire encoding's
 per-row ``need``/``consume`` bits (:mod:`zeroskip.models.wire`), so it needs the weights.
 """
 
@@ -32,6 +38,7 @@ from .folds import fold_sequence
 
 __all__ = ["predict_cycles", "scalesim_ws_cycles", "utilization", "result_path",
            "array_latency", "weight_reload_interval", "output_stage_latency", "PE_LATENCY",
+           "bias_queue_depth",
            "pe_latency",
            "ACCUMULATOR_LATENCY"]
 
@@ -64,6 +71,18 @@ def output_stage_latency(cfg):
 def weight_reload_interval(cfg):
     """Minimum cycles between the first rows of consecutive folds (weights double-buffered)."""
     return (cfg.rows + cfg.cols - 1) + cfg.rows
+
+
+def bias_queue_depth(cfg):
+    """Bias rows the engine's bias queue holds (``cfg.bias``). A tile's bias row enters when
+    its last bias beat is taken, before the fold's first row, and leaves when that row reaches
+    the accumulator's second stage, ``1 + array_latency + 2`` cycles after its transfer. The
+    first rows of such folds are at least :func:`weight_reload_interval` cycles apart, so at
+    most ``ceil((array_latency + 3) / interval)`` rows are in flight, plus the next tile's
+    row waiting for its fold; one more keeps the queue's ``ready`` from ever stalling the
+    beats."""
+    interval = weight_reload_interval(cfg)
+    return -(-(array_latency(cfg) + 3) // interval) + 2
 
 
 def array_latency(cfg):
@@ -131,10 +150,16 @@ def predict_cycles(cfg, m, k, n, w=None):
     if not folds:
         return 0
     r = cfg.rows
+    if cfg.bias:
+        from ..wire_fields import bias_beats
+
+        beats = [bias_beats(cfg) if f.first_k else 0 for f in folds]
+    else:
+        beats = [0] * len(folds)
     if cfg.weight_format == "dense":
-        h = r + 1
-        for f in folds[:-1]:
-            h += max(f.tile_rows, weight_reload_interval(cfg))
+        h = max(r, beats[0]) + 1
+        for f, b in zip(folds[:-1], beats[1:]):
+            h += max(f.tile_rows + b, weight_reload_interval(cfg))
     else:
         if w is None:
             raise ValueError(f"predict_cycles needs the weights w for weight_format "
@@ -144,14 +169,14 @@ def predict_cycles(cfg, m, k, n, w=None):
         decoder = _DecoderReplay(cfg, compressed_weight_words(cfg, w, m))
         t, window_start, h = 1, 1, None   # cycle 0 is the command; the decoder starts in 1
         previous = None
-        for f in folds:
+        for f, b in zip(folds, beats):
             loaded = 0
             while loaded < r:
                 if t < window_start and decoder.idle():
                     t = window_start
                 loaded += decoder.step(t >= window_start)
                 t += 1
-            h = t if previous is None else max(t, h + previous.tile_rows)
+            h = max(t, 1 + b) if previous is None else max(t, h + previous.tile_rows + b)
             window_start = h + r + cfg.cols - 1
             previous = f
     last_row = h + folds[-1].tile_rows - 1

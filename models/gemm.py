@@ -32,9 +32,10 @@ def check_int_matrix(name, x, lo, hi):
     return x.astype(np.int64)
 
 
-def gemm_reference(cfg, a, w):
-    """``C = A · W`` exactly as the engine computes it: exact products, sums modulo
-    ``2**acc_width``, read as signed when either operand is signed.
+def gemm_reference(cfg, a, w, bias=None):
+    """``C = A · W (+ bias)`` exactly as the engine computes it: exact products, sums modulo
+    ``2**acc_width``, read as signed when either operand is signed. ``bias`` (N values in the
+    accumulator range, ``cfg.bias`` only) is added to every row.
 
     Raises ``ValueError`` for shapes that do not chain or values outside the operand widths.
     """
@@ -49,6 +50,10 @@ def gemm_reference(cfg, a, w):
     chunk = 1 << 20
     for k0 in range(0, a.shape[1], chunk):
         acc = wrap(acc + a[:, k0:k0 + chunk] @ w[k0:k0 + chunk, :], 62, True)
+    if bias is not None:
+        from .streams import check_bias
+
+        acc = acc + check_bias(cfg, bias, w.shape[1])[None, :]
     return wrap(acc, cfg.acc_width, cfg.acc_signed)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from .folds import fold_sequence
 
 __all__ = ["pack_weights", "pack_activations", "weight_blocks", "activation_blocks",
-           "result_row_count", "unpack_results"]
+           "bias_rows", "check_bias", "result_row_count", "unpack_results"]
 
 
 def _blocks(matrix, folds, lanes, select):
@@ -29,12 +29,51 @@ def weight_blocks(cfg, w, m):
                               slice(f.n_base, f.n_base + f.n_cols)))
 
 
-def activation_blocks(cfg, a, n):
+def check_bias(cfg, bias, n):
+    """``bias`` as an int64 vector of ``n`` values in the accumulator range; ``ValueError``
+    naming it otherwise."""
+    from .gemm import check_int_matrix
+
+    bias = np.asarray(bias)
+    if bias.ndim != 1 or bias.shape[0] != n:
+        raise ValueError(f"bias must be a vector of N={n} values, not shape {bias.shape}")
+    return check_int_matrix("bias", bias.reshape(1, -1), *cfg.operand_range("acc"))[0]
+
+
+def bias_rows(cfg, values):
+    """The activation rows ``[bias_beats, k_per_fold]`` that carry C biases ``values`` (lanes
+    past N are 0): their ``acc_width``-bit two's-complement fields, lane 0 lowest, cut into
+    ``act_width``-bit activation lanes (read as signed when activations are)."""
+    from ..wire_fields import bias_beats
+    from .gemm import wrap
+
+    bits = 0
+    for c, v in enumerate(values):
+        bits |= (int(v) & ((1 << cfg.acc_width) - 1)) << (c * cfg.acc_width)
+    lanes = bias_beats(cfg) * cfg.k_per_fold
+    mask = (1 << cfg.act_width) - 1
+    fields = [(bits >> (i * cfg.act_width)) & mask for i in range(lanes)]
+    return wrap(fields, cfg.act_width, cfg.act_signed).reshape(-1, cfg.k_per_fold)
+
+
+def activation_blocks(cfg, a, n, bias=None):
     """:func:`pack_activations` one fold at a time."""
     m, k = a.shape
-    return _blocks(a, fold_sequence(cfg, m, k, n), cfg.k_per_fold,
+    folds = fold_sequence(cfg, m, k, n)
+    if not cfg.bias and bias is not None:
+        raise ValueError("bias given, but the engine has no bias (cfg.bias is false)")
+    if cfg.bias:
+        bias = np.zeros(n, dtype=np.int64) if bias is None else check_bias(cfg, bias, n)
+    rows = _blocks(a, folds, cfg.k_per_fold,
                    lambda f: (slice(f.m_base, f.m_base + f.tile_rows),
                               slice(f.k_base, f.k_base + f.k_rows)))
+    for f, block in zip(folds, rows):
+        if cfg.bias and f.first_k:
+            lanes = np.zeros(cfg.cols, dtype=np.int64)
+            lanes[:f.n_cols] = bias[f.n_base:f.n_base + f.n_cols]
+            yield np.concatenate([bias_rows(cfg, lanes), block])
+        else:
+            yield block
 
 
 def pack_weights(cfg, w, m):
@@ -45,11 +84,14 @@ def pack_weights(cfg, w, m):
                            *weight_blocks(cfg, w, m)])
 
 
-def pack_activations(cfg, a, n):
+def pack_activations(cfg, a, n, bias=None):
     """Activation rows ``[rows, R]``: per fold, A[m, k0 : k0+R] for the ``tile_rows`` rows of
-    its M tile. Lanes past K are sent as 0. Activations are sent again for every N fold."""
+    its M tile. Lanes past K are sent as 0. Activations are sent again for every N fold.
+
+    With ``cfg.bias``, the first K fold of each output tile starts with the
+    :func:`bias_rows` of its C columns of ``bias`` (N values; ``None``: zeros)."""
     return np.concatenate([np.zeros((0, cfg.k_per_fold), dtype=np.int64),
-                           *activation_blocks(cfg, a, n)])
+                           *activation_blocks(cfg, a, n, bias)])
 
 
 def result_row_count(cfg, m, k, n):

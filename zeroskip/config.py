@@ -103,6 +103,9 @@ class ZeroskipConfig:
     requant_mult_width: int = _param(16, "width of the unsigned requantisation multiplier; "
                                          "shifts go up to acc_width + requant_mult_width - 1",
                                      lo=1, hi=32)
+    bias: bool = _param(False, "per-column biases at accumulator width, added at each output "
+                               "tile's first K fold; they travel on the activations stream "
+                               "ahead of that fold's rows (see docs/architecture.md)")
     primitives: str = _param("none", "vendor primitives in the PEs: none (vendor-neutral "
                                      "Verilog) or ecp5 (each multiplier a MULT18X18D with its "
                                      "input and output registers; zeroskip synth --target "

@@ -1,4 +1,5 @@
-"""Bit widths of the compressed ``weights`` stream, shared by its two implementations.
+"""Bit widths of the compressed ``weights`` stream (and of the bias rows on the
+``activations`` stream), shared by their two implementations.
 
 The hardware decoders (:mod:`zeroskip.hdl.decoders`) and the NumPy wire format
 (:mod:`zeroskip.models.wire`) must agree on every field width, on the largest record a
@@ -7,7 +8,8 @@ imports nothing, so neither implementation depends on the other. The record layo
 themselves are documented in :mod:`zeroskip.models.wire`.
 """
 
-__all__ = ["bits_for", "word_width", "RecordFields", "BitmaskFields", "NMFields", "CSRFields",
+__all__ = ["bits_for", "word_width", "bias_beats", "RecordFields", "BitmaskFields", "NMFields",
+           "CSRFields",
            "RLEFields", "RECORD_FIELDS", "record_fields", "field_widths", "max_need_bits",
            "decoder_buffer_bits"]
 
@@ -21,6 +23,14 @@ def word_width(cfg):
     """Bits per compressed word: the width of a dense weight row, so one bus carries
     either."""
     return cfg.cols * cfg.weight_width
+
+
+def bias_beats(cfg):
+    """Activation rows that carry one bias row (``cfg.bias``): the C biases of
+    ``acc_width`` bits, lane 0 in the lowest bits, cut into rows of ``k_per_fold``
+    activation lanes (the last row zero-padded)."""
+    row_bits = cfg.k_per_fold * cfg.act_width
+    return -(-cfg.cols * cfg.acc_width // row_bits)
 
 
 class RecordFields:

@@ -27,10 +27,10 @@ from ..conftest import require_simulator
 # Amaranth simulator ---------------------------------------------------------------------
 
 
-def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None):
+def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None):
     a, w = random_operands(cfg, m, k, n, seed=seed, weight_zeros=weight_zeros)
     dut = GemmEngine(cfg)
-    weights, acts = weights_stream_words(cfg, w, m), pack_activations(cfg, a, n)
+    weights, acts = weights_stream_words(cfg, w, m), pack_activations(cfg, a, n, bias)
     model_cycles = predict_cycles(cfg, m, k, n, w)
     rows, stamps = [], {}
 
@@ -71,7 +71,7 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None):
     sim.add_testbench(testbench)
     sim.run()
     got = unpack_results(cfg, rows, m, k, n)
-    expected = gemm_reference(cfg, a, w)
+    expected = gemm_reference(cfg, a, w, bias)
     if requant is not None:
         expected = requantize(expected, *requant[:2], relu=requant[2], out_width=cfg.out_width)
     return got, expected, stamps["last"] - stamps["cmd"] + 1, model_cycles
@@ -116,6 +116,42 @@ def test_sparse_engine_results_and_cycles(sparsity, rows, cols, shape, gating):
     got, expected, cycles, model_cycles = run_engine(cfg, *shape, weight_zeros=0.3)
     assert np.array_equal(got, expected)
     assert cycles == model_cycles
+
+
+@pytest.mark.parametrize("kwargs, shape", [
+    ({"rows": 2, "cols": 3, "acc_depth": 4}, (5, 7, 4)),       # ragged, M tiles, K folds
+    ({"rows": 2, "cols": 2, "acc_depth": 16}, (16, 2, 5)),     # long tiles: the beats cost
+    ({"rows": 1, "cols": 4, "acc_depth": 3}, (4, 1, 6)),       # K = 1: every fold has bias
+    ({"rows": 2, "cols": 8, "acc_depth": 1}, (3, 1, 9)),       # one-row tiles back to back
+    ({"rows": 4, "cols": 2, "sparsity": "2:4", "acc_depth": 4}, (6, 13, 5)),
+    ({"rows": 4, "cols": 4, "weight_format": "rle", "acc_depth": 4}, (6, 9, 5)),
+    ({"rows": 3, "cols": 3, "act_width": 4, "weight_width": 4, "acc_width": 12,
+      "act_signed": False, "weight_signed": False}, (4, 5, 4)),  # unsigned, 3 beats
+])
+@pytest.mark.parametrize("bias_kind", ["random", "extremes"])
+def test_bias_engine_results_and_cycles(kwargs, shape, bias_kind):
+    """Biases at accumulator width, sent ahead of each tile's first K fold, start that tile's
+    sums; the cycle model counts their beats."""
+    cfg = ZeroskipConfig(bias=True, **kwargs)
+    lo, hi = cfg.operand_range("acc")
+    if bias_kind == "random":
+        bias = np.random.default_rng(shape[2]).integers(lo, hi, size=shape[2], endpoint=True)
+    else:  # the accumulator's extremes, which wrap when anything is added
+        bias = np.where(np.arange(shape[2]) % 2, hi, lo)
+    got, expected, cycles, model_cycles = run_engine(cfg, *shape, bias=bias)
+    assert np.array_equal(got, expected)
+    assert cycles == model_cycles
+
+
+def test_bias_engine_with_output_stage():
+    """The bias is in the accumulator before requantisation and ReLU."""
+    cfg = ZeroskipConfig(rows=2, cols=4, acc_depth=16, output_stage=True, bias=True)
+    bias = np.array([-40000, 0, 40000, 7, -7, 123456])
+    got, expected, cycles, model_cycles = run_engine(cfg, 20, 5, 6, bias=bias,
+                                                     requant=(12345, 20, 1))
+    assert np.array_equal(got, expected)
+    assert cycles == model_cycles
+    assert got[:, 2].min() > 0 and not got[:, 0].any()   # the biases decide these columns
 
 
 @pytest.mark.parametrize("requant", [None, (37, 14, 0), (37, 14, 1), (1, 0, 0)])
