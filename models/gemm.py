@@ -4,7 +4,8 @@ import numpy as np
 
 from .codecs import prune_nm
 
-__all__ = ["wrap", "check_int_matrix", "gemm_reference", "random_operands", "OPERAND_KINDS"]
+__all__ = ["wrap", "check_int_matrix", "gemm_reference", "random_operands", "random_bias",
+           "OPERAND_KINDS"]
 
 OPERAND_KINDS = ("random", "zeros", "dense", "min", "max", "alternating")
 
@@ -108,3 +109,10 @@ def random_operands(cfg, m, k, n, *, seed, act_kind="random", weight_kind="rando
     if cfg.weight_format == "nm":
         out[1] = prune_nm(out[1], *cfg.nm)
     return tuple(out)
+
+
+def random_bias(cfg, n, *, seed, kind="random"):
+    """Seeded biases: ``n`` values of operand ``kind`` in the accumulator range (drawn apart
+    from :func:`random_operands` of the same seed)."""
+    rng = np.random.default_rng([seed, 1])
+    return _matrix(cfg, "acc", (n,), kind, rng)

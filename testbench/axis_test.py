@@ -29,7 +29,7 @@ from zeroskip.models.cycles import predict_cycles
 from zeroskip.config import ZeroskipConfig
 from zeroskip.host import pack_gemm, unpack_results
 
-from .cases import case_operands, read_cases
+from .cases import case_bias, case_operands, read_cases
 from .checks import cycle_budget, expected_results, pause_seed
 
 log = logging.getLogger("tb.axis")
@@ -65,7 +65,7 @@ class _Transfers:
 
 async def run_case(dut, cfg, case, sources, sink, transfers):
     a, w = case_operands(cfg, case)
-    gemm = pack_gemm(cfg, a, w, case.requant)
+    gemm = pack_gemm(cfg, a, w, case.requant, case_bias(cfg, case))
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
     report = {"name": case.name, "m": case.m, "k": case.k, "n": case.n, "stall": case.stall,
               "model_cycles": model_cycles, "cycles": None,

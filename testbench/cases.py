@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["GemmCase", "RESET_PHASES", "write_cases", "read_cases", "case_operands",
-           "check_case", "smoke_cases"]
+           "case_bias", "check_case", "smoke_cases"]
 
 RESET_PHASES = ("load", "stream", "drain", "fifo_full")
 
@@ -28,7 +28,8 @@ class GemmCase:
     :func:`~zeroskip.models.requant.requantize` of the accumulators; ``None`` sends
     ``requant = 0`` (raw accumulators). ``operands`` is the path of an ``.npz`` with integer
     arrays ``a`` (M×K) and ``w`` (K×N) used instead of random operands (see
-    :meth:`from_operands`). ``results_out``, if set, is where the test saves the RTL's result
+    :meth:`from_operands`), and for an engine with ``bias`` optionally ``b`` (N biases).
+    ``bias_kind`` is the operand kind of the biases drawn otherwise (``cfg.bias`` only). ``results_out``, if set, is where the test saves the RTL's result
     matrix (``.npy``, int64, M×N), whether or not it matched.
     """
 
@@ -45,6 +46,7 @@ class GemmCase:
     operands: str | None = None
     results_out: str | None = None
     reset_phase: str | None = None
+    bias_kind: str = "random"
 
     def __post_init__(self):
         if self.reset_phase is not None and self.reset_phase not in RESET_PHASES:
@@ -79,8 +81,9 @@ class GemmCase:
             requant = f"-rq{mult}s{shift}{'relu' if relu else ''}"
         operands = f"-{Path(self.operands).stem}" if self.operands else ""
         reset = f"-reset-{self.reset_phase}" if self.reset_phase else ""
-        return (f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{zeros}{operands}{requant}"
-                f"{stall}{reset}")
+        bias = "" if self.bias_kind == "random" else f"-b{self.bias_kind}"
+        return (f"{self.m}x{self.k}x{self.n}-s{self.seed}{kinds}{zeros}{operands}{bias}"
+                f"{requant}{stall}{reset}")
 
 
 def _load_npz(path):
@@ -134,6 +137,25 @@ def case_operands(cfg, case):
     return a, w
 
 
+def case_bias(cfg, case):
+    """The N biases of ``case`` on an engine with ``bias`` (``None`` without): the operands
+    file's ``b`` if it has one, otherwise seeded ones of ``case.bias_kind``. Raises
+    ``ValueError`` naming the file for a ``b`` that does not fit."""
+    from zeroskip.models.gemm import random_bias
+    from zeroskip.models.streams import check_bias
+
+    if not cfg.bias:
+        return None
+    if case.operands is not None:
+        with np.load(case.operands) as f:
+            if "b" in f.files:
+                try:
+                    return check_bias(cfg, f["b"], case.n)
+                except ValueError as e:
+                    raise ValueError(f"operands file {case.operands!r}: {e}") from None
+    return random_bias(cfg, case.n, seed=case.seed, kind=case.bias_kind)
+
+
 def check_case(cfg, case):
     """Raise ``ValueError`` if ``case`` cannot run on ``cfg`` (dimensions beyond
     ``dim_width``, requant parameters, operands), before any simulator starts."""
@@ -147,6 +169,7 @@ def check_case(cfg, case):
     check_requant(cfg, case.requant)
     if case.operands is not None:
         case_operands(cfg, case)
+    case_bias(cfg, case)
 
 
 def write_cases(path, cases):

@@ -10,6 +10,7 @@ from zeroskip.models.gemm import gemm_reference
 from zeroskip.models.requant import requantize
 from zeroskip.models.streams import unpack_results
 
+from .cases import case_bias
 from .payloads import decode_results
 
 __all__ = ["STREAMS", "pause_seed", "expected_results", "cycle_budget", "idle_limit",
@@ -25,8 +26,9 @@ def pause_seed(case, stream):
 
 
 def expected_results(cfg, case, a, w):
-    """``C`` as the engine must deliver it: the wrapped GEMM, requantised if the case asks."""
-    expected = gemm_reference(cfg, a, w)
+    """``C`` as the engine must deliver it: the wrapped GEMM (plus the case's biases),
+    requantised if the case asks."""
+    expected = gemm_reference(cfg, a, w, case_bias(cfg, case))
     if case.requant is not None:
         mult, shift, relu = case.requant
         expected = requantize(expected, mult, shift, relu=relu, out_width=cfg.out_width)

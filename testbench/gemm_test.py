@@ -15,8 +15,9 @@ from cocotb.triggers import FallingEdge
 from zeroskip.config import ZeroskipConfig
 from zeroskip.models.cycles import predict_cycles
 from zeroskip.models.streams import pack_activations
+from zeroskip.wire_fields import bias_beats
 
-from .cases import case_operands, read_cases
+from .cases import case_bias, case_operands, read_cases
 from .checks import case_report, cycle_budget, pause_seed, timeout_report
 from .endpoints import StreamSink, StreamSource, always_paused, no_pauses, random_pauses
 from .harness import start_clock_and_reset
@@ -34,7 +35,9 @@ def _pauses(case, stream):
 def _phase_reached(phase, cfg, cmd, weights, acts, results, idle_acts):
     """Whether a run has reached ``phase`` (see :class:`~zeroskip.testbench.cases.GemmCase`)."""
     if phase == "load":
-        return cmd.done and weights.sent >= 1 and acts.sent == 0
+        # No activation row yet (an engine with biases takes a tile's bias rows first).
+        return cmd.done and weights.sent >= 1 and acts.sent <= (bias_beats(cfg) if cfg.bias
+                                                                else 0)
     if phase == "stream":
         return max(1, acts.total // 2) <= acts.sent < acts.total
     if phase == "drain":
@@ -52,7 +55,8 @@ async def run_reset_case(dut, cfg, case, ports):
     a, w = case_operands(cfg, case)
     cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, "cmd"))
     weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, "weights"))
-    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, "activations"))
+    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n, case_bias(cfg, case))),
+               _pauses(case, "activations"))
     results.start(always_paused() if case.reset_phase == "fifo_full" else _pauses(case, "results"))
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)
     report = {"name": case.name, "m": case.m, "k": case.k, "n": case.n, "stall": case.stall,
@@ -108,7 +112,8 @@ async def run_case(dut, cfg, case, ports):
     a, w = case_operands(cfg, case)
     cmd.start([command_word(cfg, case.m, case.k, case.n, case.requant)], _pauses(case, "cmd"))
     weights.start(weights_stream_words(cfg, w, case.m), _pauses(case, "weights"))
-    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n)), _pauses(case, "activations"))
+    acts.start(activation_words(cfg, pack_activations(cfg, a, case.n, case_bias(cfg, case))),
+               _pauses(case, "activations"))
     results.start(_pauses(case, "results"))
 
     model_cycles = predict_cycles(cfg, case.m, case.k, case.n, w)

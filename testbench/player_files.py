@@ -15,7 +15,7 @@ from zeroskip.models.cycles import predict_cycles
 from zeroskip.models.streams import activation_blocks, result_row_count, weight_blocks
 from zeroskip.models.wire import compressed_weight_words
 
-from .cases import case_operands
+from .cases import case_bias, case_operands
 from .checks import STREAMS, cycle_budget, idle_limit, pause_seed
 from .endpoints import pause_bits
 from .payloads import command_word, compressed_words, int_bytes, lane_bytes
@@ -88,9 +88,9 @@ def _write_weights(cfg, w, m, f, nbytes):
     return count
 
 
-def _write_activations(cfg, a, n, f, nbytes):
+def _write_activations(cfg, a, n, bias, f, nbytes):
     count = 0
-    for block in activation_blocks(cfg, a, n):
+    for block in activation_blocks(cfg, a, n, bias):
         f.write(lane_bytes(block, cfg.act_width, nbytes))
         count += len(block)
     return count
@@ -116,7 +116,7 @@ def write_run(cfg, cases, run_dir):
                 f_cmd.write(int_bytes([command_word(cfg, case.m, case.k, case.n,
                                                     case.requant)], _nbytes(widths["cmd"])))
                 n_w = _write_weights(cfg, w, case.m, f_w, _nbytes(widths["weights"]))
-                n_a = _write_activations(cfg, a, case.n, f_a,
+                n_a = _write_activations(cfg, a, case.n, case_bias(cfg, case), f_a,
                                          _nbytes(widths["activations"]))
                 model = predict_cycles(cfg, case.m, case.k, case.n, w)
                 budget = cycle_budget(model, case.stall)

@@ -30,6 +30,7 @@ CONFIGS = [
     ZeroskipConfig(rows=4, cols=4, weight_format="csr"),
     ZeroskipConfig(rows=4, cols=2, sparsity="2:4"),
     ZeroskipConfig(rows=2, cols=3, act_width=16, weight_width=16, acc_width=48),
+    ZeroskipConfig(rows=3, cols=2, acc_width=20, bias=True),
 ]
 
 
@@ -53,11 +54,12 @@ def test_stream_bytes_are_the_payload_words(cfg):
     m, k, n = 7, 2 * cfg.k_per_fold + 1, cfg.cols + 2
     a, w = random_operands(cfg, m, k, n, seed=3)
     requant = (1000, 9, True) if cfg.output_stage else None
-    gemm = pack_gemm(cfg, a, w, requant)
+    bias = np.arange(n) * 3 - 5 if cfg.bias else None
+    gemm = pack_gemm(cfg, a, w, requant, bias)
     nb = tdata_bytes(cfg)
     assert _beats(gemm.cmd, nb["cmd"]) == [command_word(cfg, m, k, n, requant)]
     assert _beats(gemm.activations, nb["activations"]) == \
-        activation_words(cfg, pack_activations(cfg, a, n))
+        activation_words(cfg, pack_activations(cfg, a, n, bias))
     if cfg.weight_format == "dense":
         expected = weight_words(cfg, pack_weights(cfg, w, m))
     else:
@@ -157,6 +159,14 @@ def test_round_trip_through_the_reference():
     (lambda cfg: pack_gemm(cfg, np.zeros((2, 3), int), np.zeros((3, 2), int),
                            requant=(1, 2)),
      "requant must be (mult, shift, relu) or None"),
+    (lambda cfg: pack_gemm(cfg, np.zeros((2, 3), int), np.zeros((3, 2), int), bias=[1, 2]),
+     "bias given, but the engine has no bias"),
+    (lambda cfg: pack_gemm(cfg.replace(bias=True), np.zeros((2, 3), int),
+                           np.zeros((3, 2), int), bias=[1, 2, 3]),
+     "bias must be a vector of N=2 values"),
+    (lambda cfg: pack_gemm(cfg.replace(bias=True), np.zeros((2, 3), int),
+                           np.zeros((3, 2), int), bias=[1 << 31, 0]),
+     "bias values must lie in [-2147483648, 2147483647]"),
     (lambda cfg: unpack_results(cfg, b"", -1, 2, 2), "M must be between 0 and 65535"),
     (lambda cfg: result_rows(cfg, b"\0" * 15), "result bytes must be a multiple of 16"),
     (lambda cfg: unpack_results(cfg, b"\0" * 16, 2, 2, 2), "expected 2 result rows"),

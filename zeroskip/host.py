@@ -120,11 +120,12 @@ def weight_bytes(cfg, w, m):
     return int_bytes(compressed_weight_words(cfg, w, m).words, nbytes)
 
 
-def activation_bytes(cfg, a, n):
+def activation_bytes(cfg, a, n, bias=None):
     """The ``s_axis_activations`` bytes of ``a · W[K×n]``: rows A[m, k0 : k0+k_per_fold] per
-    fold (:func:`~zeroskip.models.streams.pack_activations`)."""
-    return pack_lanes(pack_activations(cfg, np.asarray(a, dtype=np.int64), n), cfg.act_width,
-                      tdata_bytes(cfg)["activations"])
+    fold (:func:`~zeroskip.models.streams.pack_activations`); with ``cfg.bias``, each output
+    tile's first K fold led by its biases (``bias``, N values; ``None``: zeros)."""
+    return pack_lanes(pack_activations(cfg, np.asarray(a, dtype=np.int64), n, bias),
+                      cfg.act_width, tdata_bytes(cfg)["activations"])
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,12 @@ class GemmTransfers:
     result_bytes: int
 
 
-def pack_gemm(cfg, a, w, requant=None):
-    """``C = A · W`` (``a`` ``[M×K]``, ``w`` ``[K×N]``, integers in the operand ranges) as
+def pack_gemm(cfg, a, w, requant=None, bias=None):
+    """``C = A · W (+ bias)`` (``a`` ``[M×K]``, ``w`` ``[K×N]``, integers in the operand
+    ranges; ``bias``, N integers in the accumulator range, needs ``cfg.bias``) as
     :class:`GemmTransfers`. Raises ``ValueError`` naming the parameter for mismatched
-    shapes, operands out of range, dimensions beyond ``dim_width`` or bad requantisation
-    parameters."""
+    shapes, operands out of range, dimensions beyond ``dim_width``, a bad bias or bad
+    requantisation parameters."""
     a, w = np.asarray(a), np.asarray(w)
     if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
         raise ValueError(f"a must be M×K and w K×N, not shapes {a.shape} and {w.shape}")
@@ -154,7 +156,7 @@ def pack_gemm(cfg, a, w, requant=None):
     cmd = command_bytes(cfg, m, k, n, requant)
     return GemmTransfers(
         mkn=(m, k, n), cmd=cmd, weights=weight_bytes(cfg, w, m),
-        activations=activation_bytes(cfg, a, n),
+        activations=activation_bytes(cfg, a, n, bias),
         result_bytes=result_row_count(cfg, m, k, n) * tdata_bytes(cfg)["results"])
 
 

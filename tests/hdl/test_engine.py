@@ -123,6 +123,7 @@ def test_sparse_engine_results_and_cycles(sparsity, rows, cols, shape, gating):
     ({"rows": 2, "cols": 2, "acc_depth": 16}, (16, 2, 5)),     # long tiles: the beats cost
     ({"rows": 1, "cols": 4, "acc_depth": 3}, (4, 1, 6)),       # K = 1: every fold has bias
     ({"rows": 2, "cols": 8, "acc_depth": 1}, (3, 1, 9)),       # one-row tiles back to back
+    ({"rows": 4, "cols": 1, "act_width": 16, "acc_depth": 2}, (5, 9, 3)),   # one beat per row
     ({"rows": 4, "cols": 2, "sparsity": "2:4", "acc_depth": 4}, (6, 13, 5)),
     ({"rows": 4, "cols": 4, "weight_format": "rle", "acc_depth": 4}, (6, 9, 5)),
     ({"rows": 3, "cols": 3, "act_width": 4, "weight_width": 4, "acc_width": 12,
@@ -509,6 +510,73 @@ def test_output_stage_engine_configs(simulator, config_name, build_root, tmp_pat
     cases = adversarial_cases(cfg)
     reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root,
                           run_name="spine")
+    _check(reports, cases)
+
+
+# Bias ---------------------------------------------------------------------------------------
+BIAS_CONFIGS = {
+    # M tiles of 4 rows, N folds of 3: every tile takes its own biases, 3 beats each.
+    "bias-2x3-mtile-output-stage": ZeroskipConfig(rows=2, cols=3, acc_depth=4, bias=True),
+    # A sparse array (2 beats per bias row) and a narrow unsigned accumulator.
+    "bias-2:4-4x2-u6u5-acc20": ZeroskipConfig(rows=4, cols=2, acc_depth=4, sparsity="2:4",
+                                              act_width=6, act_signed=False, weight_width=5,
+                                              weight_signed=False, acc_width=20, bias=True),
+}
+BIAS_SLOW_CONFIGS = {
+    "bias-rle-3x2": ZeroskipConfig(rows=3, cols=2, acc_depth=4, weight_format="rle",
+                                   bias=True, output_stage=False),
+    "bias-8x8": ZeroskipConfig(bias=True),
+}
+
+
+def bias_cases(cfg, *, seed=600):
+    """The spine's cases with random biases, biases at the accumulator's extremes (they wrap
+    with any sum), and with an output stage requantised results with ReLU, stalled too."""
+    r, c, kf = cfg.rows, cfg.cols, cfg.k_per_fold
+    cases = adversarial_cases(cfg, seed=seed)
+    cases += [GemmCase(2 * r + 3, 2 * kf + 1, 2 * c + 1, seed=seed + 20 + i, bias_kind=kind)
+              for i, kind in enumerate(("min", "max", "zeros", "alternating"))]
+    if cfg.output_stage:
+        cases += [GemmCase(case.m, case.k, case.n, seed=case.seed, requant=case.requant,
+                           stall=stall)
+                  for case in output_stage_cases(cfg)[:2] for stall in (0.0, 0.3)]
+    return cases
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("config_name", list(BIAS_CONFIGS))
+def test_bias_engine(simulator, config_name, build_root):
+    """Engines with biases: results equal NumPy (biases included before requantisation) with
+    and without stalls, and unstalled cycles equal the model that counts the bias beats."""
+    require_simulator(simulator)
+    cfg = BIAS_CONFIGS[config_name]
+    cases = bias_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    _check(reports, cases)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("config_name", list(BIAS_SLOW_CONFIGS))
+def test_bias_engine_slow(simulator, config_name, build_root):
+    require_simulator(simulator)
+    cfg = BIAS_SLOW_CONFIGS[config_name]
+    cases = bias_cases(cfg)
+    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
+    _check(reports, cases)
+
+
+def test_bias_engine_cocotb_endpoints_and_reset(build_root):
+    """The cocotb endpoints drive the bias beats too, and a reset in the middle of a tile's
+    bias beats leaves nothing behind: the next GEMM is exact in results and cycles."""
+    require_simulator("icarus")
+    cfg = BIAS_CONFIGS["bias-2x3-mtile-output-stage"]
+    cases = [GemmCase(9, 5, 7, seed=700), GemmCase(9, 5, 7, seed=701, stall=0.4),
+             GemmCase(40, 5, 7, seed=702, reset_phase="stream"), GemmCase(9, 5, 7, seed=703),
+             GemmCase(40, 5, 7, seed=704, reset_phase="load", stall=0.3),
+             GemmCase(9, 5, 7, seed=705)]
+    reports, _ = simulate(cfg, cases, simulator="icarus", harness="cocotb",
+                          build_root=build_root)
     _check(reports, cases)
 
 

@@ -17,7 +17,8 @@ from zeroskip.testbench.runner import verilator_root
 
 from ..conftest import require_simulator
 from ..strategies import WIRE_CONFIGS
-from .test_engine import CONFIGS, FORMAT_CONFIGS, OUTPUT_STAGE_SLOW_CONFIGS
+from .test_engine import (BIAS_CONFIGS, BIAS_SLOW_CONFIGS, CONFIGS, FORMAT_CONFIGS,
+                          OUTPUT_STAGE_SLOW_CONFIGS)
 from .test_primitives import CONFIGS as PRIMITIVE_CONFIGS
 from .test_primitives import OUTPUT_STAGE_CONFIGS as PRIMITIVE_OUTPUT_STAGE_CONFIGS
 from ..testbench.test_axis import CONFIGS as AXIS_CONFIGS
@@ -28,12 +29,15 @@ def _matrix():
     decoders), once each, and configurations of idioms none of them has."""
     groups = {"engine": CONFIGS, "format": FORMAT_CONFIGS, "os": OUTPUT_STAGE_SLOW_CONFIGS,
               "ecp5": PRIMITIVE_CONFIGS, "ecp5-os": PRIMITIVE_OUTPUT_STAGE_CONFIGS,
-              "wire": WIRE_CONFIGS,
+              "wire": WIRE_CONFIGS, "bias": {**BIAS_CONFIGS, **BIAS_SLOW_CONFIGS},
               # The AXI4-Stream top of each configuration its cocotbext-axi test simulates.
               "axis": {name: cfg.replace(interface="axis") for name, cfg in AXIS_CONFIGS.items()}}
     extra = {
         "default": ZeroskipConfig(),   # the same as os-8x8 today
         "default-ecp5": ZeroskipConfig(primitives="ecp5"),
+        # One bias beat per bias row (4 activation lanes of 16 bits carry one 32-bit bias).
+        "bias-4x1-one-beat-ecp5": ZeroskipConfig(rows=4, cols=1, act_width=16, bias=True,
+                                                 primitives="ecp5"),
         "8x8-2:4-ungated": ZeroskipConfig(sparsity="2:4", zero_gating=False),
         "4x2-1:4-ecp5-ungated": ZeroskipConfig(rows=4, cols=2, sparsity="1:4", zero_gating=False,
                                                primitives="ecp5"),

@@ -33,6 +33,8 @@ CONFIGS = {
     # accumulators, no output stage): the padding of every tdata.
     "odd-widths": ZeroskipConfig(rows=3, cols=3, act_width=6, weight_width=5, acc_width=20,
                                  act_signed=False, output_stage=False, weight_format="bitmask"),
+    # Biases on s_axis_activations ahead of each tile's first K fold.
+    "bias": ZeroskipConfig(rows=4, cols=4, acc_depth=8, bias=True),
 }
 
 
