@@ -1,13 +1,15 @@
 """End-to-end flows shared by the CLI, the demo and the benchmarks."""
 
+import numpy as np
+
 from .models.cycles import scalesim_ws_cycles, utilization
 from .models.energy import relative_energy
 from .models.gemm import random_operands
 from .testbench.cases import GemmCase
 from .testbench.runner import simulate, wave_file
 
-__all__ = ["run_gemm_check", "count_multipliers", "gemm_report", "measure_activity",
-           "weight_stream_report"]
+__all__ = ["STORAGE_FORMATS", "format_bits_per_weight", "run_gemm_check", "count_multipliers",
+           "gemm_report", "measure_activity", "weight_stream_report"]
 
 
 def weight_stream_report(cfg, w, m):
@@ -26,6 +28,31 @@ def weight_stream_report(cfg, w, m):
             "words_over_dense": _ratio(words, dense_words),
             "bits_per_weight": round(bits / (w.size * -(-m // cfg.acc_depth)), 4),
             "weight_zero_fraction": round(float((w == 0).mean()), 4)}
+
+
+STORAGE_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
+
+
+def format_bits_per_weight(cfg, w, nm_pattern=None):
+    """Stored bits per weight of ``w`` in each weight format (:data:`STORAGE_FORMATS`) on
+    ``cfg``'s array, as that format's weights stream carries it for one M tile (metadata and
+    fold padding included): ``{format: bits}``. ``nm`` is measured with ``nm_pattern`` and is
+    ``None`` without one or when ``w`` does not follow it."""
+    from .models.codecs import prune_nm
+
+    out = {}
+    for fmt in STORAGE_FORMATS:
+        fmt_cfg = cfg.replace(sparsity="dense", weight_format=fmt)
+        if fmt == "nm":
+            if nm_pattern is None:
+                out[fmt] = None
+                continue
+            fmt_cfg = fmt_cfg.replace(nm_pattern=nm_pattern)
+            if not np.array_equal(prune_nm(w, *fmt_cfg.nm), w):
+                out[fmt] = None
+                continue
+        out[fmt] = weight_stream_report(fmt_cfg, w, 1)["bits_per_weight"]
+    return out
 
 
 def count_multipliers(cfg):

@@ -107,3 +107,42 @@ def test_a_network_that_breaks_the_pattern_is_refused_naming_layer_column_and_gr
     message = str(e.value)
     assert "layer 'fc2'" in message and "column 2" in message and "4..7" in message
     assert len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, spec", [("none", None), ("2:4", ("nm", (2, 4))),
+                                        ("1:8", ("nm", (1, 8))),
+                                        ("unstructured:0.5", ("unstructured", 0.5)),
+                                        ("unstructured:0", ("unstructured", 0.0))])
+def test_prune_specs(text, spec):
+    from zeroskip.nn.pruning import parse_prune
+
+    assert parse_prune(text) == spec
+
+
+@pytest.mark.parametrize("text", ["2:3", "4:4", "0:4", "unstructured:1", "unstructured:-0.1",
+                                  "unstructured:x", "50%", "2-4", ""])
+def test_bad_prune_specs_name_the_forms(text):
+    from zeroskip.nn.pruning import parse_prune
+
+    with pytest.raises(ValueError, match="--prune must be none, N:M") as e:
+        parse_prune(text)
+    assert len(str(e.value).splitlines()) == 1
+
+
+def test_prune_by_spec_counts_and_scores():
+    from zeroskip.nn.pruning import parse_prune, prune_by_spec
+
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=(16, 6))
+    nm = prune_by_spec(w, parse_prune("1:4"))
+    check_nm(nm, 1, 4)
+    assert np.count_nonzero(nm) == 4 * 6 and set(nm[nm != 0]) <= set(w.ravel())
+    un = prune_by_spec(w, parse_prune("unstructured:0.75"))
+    assert np.count_nonzero(un) == 96 - 72
+    assert np.array_equal(prune_by_spec(w, None), w)
+    # Activation scores: a feature that is always zero loses all its weights first.
+    x = rng.normal(size=(40, 16))
+    x[:, 3] = 0.0
+    by_act = prune_by_spec(w, parse_prune("unstructured:0.0625"), score="activation",
+                           calibration=x)
+    assert not by_act[3].any() and np.count_nonzero(by_act) == 90

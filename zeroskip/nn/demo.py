@@ -19,6 +19,7 @@ import numpy as np
 
 from .demo_report import demo_markdown, demo_pngs, print_summary
 from ..files import write_files_atomically
+from ..gemm_check import STORAGE_FORMATS
 
 __all__ = ["run_demo", "ENGINE_SPARSITY", "TOGGLE_IMAGES", "QUICK_IMAGES"]
 
@@ -27,7 +28,6 @@ ENGINE_SPARSITY = {"dense": "dense", "2:4": "2:4", "1:4": "1:4"}
 # Images per waveform run (a waveform of a whole layer over 360 images is hundreds of MB).
 TOGGLE_IMAGES = 16
 QUICK_IMAGES = 24
-STORAGE_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
 
 
 def _hardware_task(task):
@@ -56,24 +56,16 @@ def task_label(cfg):
 def _storage(cfg, qmodel):
     """Stored bits per weight of the whole network in each weight format this model fits,
     as the engine's weights stream carries them (metadata and fold padding included)."""
-    from ..gemm_check import weight_stream_report
-    from ..models.codecs import prune_nm
+    from ..gemm_check import format_bits_per_weight
 
+    pattern = qmodel.variant if qmodel.variant in ("2:4", "1:4") else None
+    per_layer = [format_bits_per_weight(cfg, w, pattern) for w in qmodel.weights]
+    size = sum(w.size for w in qmodel.weights)
     out = {}
     for fmt in STORAGE_FORMATS:
-        fmt_cfg = cfg.replace(sparsity="dense", weight_format=fmt)
-        if fmt == "nm":
-            pattern = qmodel.variant if qmodel.variant in ("2:4", "1:4") else None
-            if pattern is None:
-                out[fmt] = None
-                continue
-            fmt_cfg = fmt_cfg.replace(nm_pattern=pattern)
-            if not all(np.array_equal(prune_nm(w, *fmt_cfg.nm), w) for w in qmodel.weights):
-                out[fmt] = None
-                continue
-        bits = sum(weight_stream_report(fmt_cfg, w, 1)["bits_per_weight"] * w.size
-                   for w in qmodel.weights)
-        out[fmt] = round(bits / sum(w.size for w in qmodel.weights), 3)
+        bits = [layer[fmt] for layer in per_layer]
+        out[fmt] = None if None in bits else round(
+            sum(b * w.size for b, w in zip(bits, qmodel.weights)) / size, 3)
     return out
 
 

@@ -16,7 +16,7 @@ from .quantize import int8_forward
 from ..testbench.cases import GemmCase
 from ..testbench.runner import simulate, wave_file
 
-__all__ = ["run_network", "network_toggles"]
+__all__ = ["run_network", "run_layer", "network_toggles"]
 
 
 def _layers(qmodel):
@@ -24,10 +24,15 @@ def _layers(qmodel):
             for i, w in enumerate(qmodel.weights)]
 
 
-def _run_layer(cfg, a, w, requant, workdir, name, *, simulator, build_root, waves=False):
+def run_layer(cfg, a, w, requant, workdir, name, *, simulator, build_root, waves=False,
+              bias=None):
+    """One layer ``A · W (+ bias)`` as one GEMM command on the RTL of ``cfg`` (the stream
+    player), its operands and RTL results saved in ``workdir``. Returns ``(report, RTL
+    result matrix or None, run folder)``; the report's ``passed`` is the harness's check
+    against NumPy."""
     workdir.mkdir(parents=True, exist_ok=True)
     operands, results = workdir / f"{name}.npz", workdir / f"{name}-rtl.npy"
-    np.savez(operands, a=a, w=w)
+    np.savez(operands, a=a, w=w, **({} if bias is None else {"b": bias}))
     results.unlink(missing_ok=True)
     case = GemmCase.from_operands(operands, requant=requant, results_out=str(results))
     reports, run_dir = simulate(cfg, [case], simulator=simulator, build_root=build_root,
@@ -50,7 +55,7 @@ def run_network(cfg, qmodel, x_int8, workdir, *, simulator="verilator", build_ro
     a = np.asarray(x_int8, dtype=np.int64)
     layers, matches = [], True
     for i, (w, requant) in enumerate(_layers(qmodel)):
-        report, rtl, run_dir = _run_layer(cfg, a, w, requant, Path(workdir),
+        report, rtl, run_dir = run_layer(cfg, a, w, requant, Path(workdir),
                                           f"{label}-layer{i}", simulator=simulator,
                                           build_root=build_root)
         model_out = expected.activations[i + 1] if requant is not None else expected.logits

@@ -14,7 +14,8 @@ import numpy as np
 from ..models.codecs import check_nm, prune_nm, prune_unstructured
 
 __all__ = ["PRUNING_VARIANTS", "NM_VARIANTS", "UNSTRUCTURED_VARIANTS", "PRUNE_SCORES",
-           "pruning_masks", "prune_scores", "prune_layer", "layer_error", "check_layers_nm"]
+           "pruning_masks", "prune_scores", "prune_layer", "layer_error", "check_layers_nm",
+           "parse_prune", "prune_by_spec"]
 
 # How a weight's importance is scored: |W| alone, or |W| times the L2 norm of its input
 # feature over calibration activations (Wanda, Sun et al. 2023), which keeps the weights
@@ -101,16 +102,59 @@ def pruning_masks(weights, variant):
     if variant not in PRUNING_VARIANTS:
         raise ValueError(f"pruning variant must be one of {', '.join(PRUNING_VARIANTS)}, "
                          f"not {variant!r}")
-    masks = []
-    for w in weights:
-        w = np.asarray(w, dtype=np.float64)
-        # Rank magnitudes with zeros lifted to the smallest positive float: a weight that is
-        # exactly 0.0 is then kept or dropped by position like any other, so counts are exact.
-        ranked = np.maximum(np.abs(w), np.finfo(np.float64).tiny)
-        if variant == "dense":
-            masks.append(np.ones(w.shape, dtype=bool))
-        elif variant in NM_VARIANTS:
-            masks.append(prune_nm(ranked, *NM_VARIANTS[variant]) != 0)
-        else:
-            masks.append(prune_unstructured(ranked, UNSTRUCTURED_VARIANTS[variant]) != 0)
-    return masks
+    spec = None if variant == "dense" else ("nm", NM_VARIANTS[variant]) \
+        if variant in NM_VARIANTS else ("unstructured", UNSTRUCTURED_VARIANTS[variant])
+    return [_keep(w, spec) for w in weights]
+
+
+def _keep(scores, spec):
+    """``True`` where pruning to ``spec`` (see :func:`parse_prune`) keeps the weight whose
+    importance is ``scores`` (its magnitude, or :func:`prune_scores`)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if spec is None:
+        return np.ones(scores.shape, dtype=bool)
+    # Rank with zeros lifted to the smallest positive float: a weight that is exactly 0.0 is
+    # then kept or dropped by position like any other, so counts are exact.
+    ranked = np.maximum(np.abs(scores), np.finfo(np.float64).tiny)
+    kind, value = spec
+    if kind == "nm":
+        return prune_nm(ranked, *value) != 0
+    return prune_unstructured(ranked, value) != 0
+
+
+def parse_prune(text):
+    """A pruning spec from its text: ``"none"`` → ``None``, ``"N:M"`` → ``("nm", (N, M))``
+    (a pattern the codecs support), ``"unstructured:F"`` → ``("unstructured", F)`` with F in
+    [0, 1). ``ValueError`` naming the allowed forms otherwise."""
+    from ..models.codecs import check_nm
+
+    usage = (f"--prune must be none, N:M (e.g. 2:4) or unstructured:F (F in [0, 1)), "
+             f"not {text!r}")
+    if text == "none":
+        return None
+    kind, _, rest = text.partition(":")
+    if kind == "unstructured":
+        try:
+            fraction = float(rest)
+        except ValueError:
+            raise ValueError(usage) from None
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(usage)
+        return ("unstructured", fraction)
+    try:
+        n, m = int(kind), int(rest)
+        check_nm(np.zeros((m, 1), dtype=np.int64), n, m)
+    except ValueError as e:
+        detail = f" ({e})" if kind.isdigit() and rest.isdigit() else ""
+        raise ValueError(usage + detail) from None
+    return ("nm", (n, m))
+
+
+def prune_by_spec(w, spec, *, score="magnitude", calibration=None):
+    """``w`` pruned to a :func:`parse_prune` spec (``None``: unchanged), weights ranked by
+    :func:`prune_scores`; N:M runs along K in every column, unstructured zeroes exactly
+    ``round(F · size)`` weights of the layer."""
+    w = np.asarray(w, dtype=np.float64)
+    if spec is None:
+        return w
+    return np.where(_keep(prune_scores(w, score, calibration), spec), w, 0.0)
