@@ -52,7 +52,7 @@ def test_bad_cases_fail_before_building(tmp_path):
 # One change of every field that changes the run (results_out only says where to save).
 _CHANGES = {"m": 5, "k": 6, "n": 7, "seed": 9, "act_kind": "zeros", "weight_kind": "max",
             "stall": 0.25, "act_zeros": 0.5, "weight_zeros": 0.75, "requant": (3, 2, 0),
-            "operands": "/data/layer0.npz", "reset_phase": "drain"}
+            "operands": "/data/layer0.npz", "reset_phase": "drain", "bias_kind": "max"}
 
 
 def test_a_case_name_tells_apart_every_field_that_changes_the_run():
@@ -73,6 +73,8 @@ def test_a_case_name_tells_apart_every_field_that_changes_the_run():
               GemmCase(2, 3, 4, seed=10), GemmCase(2, 3, 4, operands="/data/layer1.npz"),
               GemmCase(2, 3, 4, act_zeros=0.5, weight_zeros=0.75),
               GemmCase(2, 3, 4, act_zeros=0.75, weight_zeros=0.5),
+              GemmCase(2, 3, 4, bias_kind="min"), GemmCase(2, 3, 4, weight_kind="max",
+                                                           bias_kind="max"),
               *(GemmCase(2, 3, 4, reset_phase=p) for p in RESET_PHASES
                 if p != _CHANGES["reset_phase"])]
     assert len(set(cases)) == len(cases)
