@@ -80,3 +80,22 @@ def test_the_integer_steps_are_the_output_stage():
     np.testing.assert_array_equal(int8_network_forward(qnet, x)[1], expected)
     assert down.requant is None and up.weight.dtype == np.int8
     assert np.abs(up.weight).max() == 127
+
+
+def test_a_dead_column_does_not_overflow_its_bias():
+    """A column of near-zero weights with a bias: per channel, its scale widens until the
+    bias fits in BIAS_MAX steps, and the column's output is still its bias."""
+    from zeroskip.nn.onnx_quant import BIAS_MAX
+
+    rng = np.random.default_rng(4)
+    net = _ffn(rng)
+    w = net.layers[0].weight.copy()
+    w[:, 5] = 1e-9
+    layers = (DenseLayer("up", w, net.layers[0].bias, True), net.layers[1])
+    net = OnnxNetwork("x", net.input_shape, layers)
+    x = rng.normal(size=(64, 64))
+    q = quantize_network(net, x, per_channel=True)
+    assert np.abs(q.layers[0].bias).max() <= BIAS_MAX
+    assert not q.layers[0].weight[:, 5].any()
+    real, _ = int8_network_forward(q, x)
+    assert _cosine(real, net.forward(x)) > 0.999

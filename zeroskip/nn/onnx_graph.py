@@ -16,12 +16,13 @@ Anything else is refused before anything runs, naming the op and the node: other
 branch off the chain, a non-constant weight, operands of more than two dimensions that no
 Flatten or Reshape brings to two, a feature dimension the given input shape does not
 resolve, a non-float input, an unreadable or truncated file. The int8 QDQ forms
-(QuantizeLinear/DequantizeLinear, MatMulInteger, QLinearMatMul) are not read yet, and are
-refused by name.
+(QuantizeLinear/DequantizeLinear, MatMulInteger, QLinearMatMul) are read by
+:mod:`zeroskip.nn.onnx_qdq` (``load_model`` picks the reader); this one refuses them by name.
 
 :meth:`OnnxNetwork.forward` evaluates the layers in float NumPy: the import is checked
-against onnxruntime on the same inputs (tests/nn/test_onnx_graph.py). Quantisation, bias in
-hardware, pruning and running the layers on the RTL build on this (not done yet).
+against onnxruntime on the same inputs (tests/nn/test_onnx_graph.py). Quantisation
+(:mod:`~zeroskip.nn.onnx_quant`), pruning (:mod:`~zeroskip.nn.pruning`) and running the
+layers on the RTL (:mod:`~zeroskip.nn.onnx_run`, ``zeroskip run``) build on this.
 """
 
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import numpy as np
 __all__ = ["OnnxImportError", "DenseLayer", "OnnxNetwork", "load_onnx", "IMPORTED_OPS"]
 
 IMPORTED_OPS = ("MatMul", "Gemm", "Add", "Relu", "Flatten", "Reshape")
-# The int8 forms #17 names, which this reader does not handle yet.
+# The int8 forms #17 names, which zeroskip.nn.onnx_qdq reads instead.
 _QDQ_OPS = ("QuantizeLinear", "DequantizeLinear", "MatMulInteger", "QLinearMatMul")
 _FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64"}   # onnx.TensorProto codes
 
@@ -116,13 +117,26 @@ def load_onnx(path, *, input_shape=None):
     """The :class:`OnnxNetwork` of the model at ``path``. ``input_shape`` (the shape of the
     inputs to run) resolves symbolic dimensions other than the batch. Raises
     :class:`OnnxImportError`."""
+    graph = _read(path).graph
+    constants = _constants(graph)
+    source, shape = _graph_input(graph, constants, input_shape)
+    return _walk(graph, constants, source, shape)
+
+
+def _constants(graph):
+    """The graph's initializers and ``Constant`` outputs, by name, as NumPy arrays."""
     from onnx import numpy_helper
 
-    graph = _read(path).graph
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant":
             constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    return constants
+
+
+def _graph_input(graph, constants, input_shape):
+    """The name and shape of the graph's one float input, its symbolic dimensions other
+    than the batch resolved by ``input_shape``; checks one input and one output."""
     inputs = [i for i in graph.input if i.name not in constants]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise OnnxImportError(f"the model must have one input and one output, not "
@@ -148,7 +162,7 @@ def load_onnx(path, *, input_shape=None):
         raise OnnxImportError(f"input {source.name!r} has shape {tuple(shape)}: its "
                               f"dimension {unresolved[0] if unresolved else '?'!r} is not "
                               f"resolved (give inputs of a known shape)")
-    return _walk(graph, constants, source.name, tuple(shape))
+    return source.name, tuple(shape)
 
 
 def _const(constants, node, index, what):
@@ -173,9 +187,9 @@ def _walk(graph, constants, source, shape):
         if op == "Constant":
             continue
         if op in _QDQ_OPS:
-            raise OnnxImportError(f"unsupported op {op} ({where}): the int8 QDQ forms are "
-                                  f"not imported yet; zeroskip imports "
-                                  f"{', '.join(IMPORTED_OPS)}")
+            raise OnnxImportError(f"unsupported op {op} ({where}) in a float model: "
+                                  f"zeroskip.nn.onnx_qdq.load_qdq reads the int8 QDQ forms "
+                                  f"(load_model picks the reader)")
         if op not in IMPORTED_OPS:
             raise OnnxImportError(f"unsupported op {op} ({where}); zeroskip imports "
                                   f"{', '.join(IMPORTED_OPS)}")
@@ -185,18 +199,7 @@ def _walk(graph, constants, source, shape):
                                   f"not the chain's tensor {current!r}: zeroskip runs a chain "
                                   f"of layers from the input to the output")
         if op in ("Flatten", "Reshape"):
-            if op == "Flatten":
-                axis = _attrs(node).get("axis", 1)
-                if axis != 1:
-                    raise OnnxImportError(f"Flatten {where} with axis {axis}: only axis 1 "
-                                          f"(batch × features) maps to a GEMM")
-            else:
-                target = [int(d) for d in _const(constants, node, 1, "shape")]
-                width = int(np.prod(features[1:]))
-                if len(target) != 2 or target[0] not in (-1, 0) or target[1] not in (-1, width):
-                    raise OnnxImportError(f"Reshape {where} to {target}: only batch × "
-                                          f"features ({features[0]}, {width}) maps to a GEMM")
-            features = (features[0], int(np.prod(features[1:])))
+            features = _flattened(node, where, constants, features)
             open_layer = None
         elif op in ("MatMul", "Gemm"):
             if len(features) != 2:
@@ -248,6 +251,23 @@ def _walk(graph, constants, source, shape):
         raise OnnxImportError(f"the chain ends at {current!r}, not at the model's output "
                               f"{graph.output[0].name!r}")
     return OnnxNetwork(source, shape, tuple(layers))
+
+
+def _flattened(node, where, constants, features):
+    """The shape after a Flatten or Reshape ``node`` of a tensor of shape ``features``,
+    which must be batch × features."""
+    if node.op_type == "Flatten":
+        axis = _attrs(node).get("axis", 1)
+        if axis != 1:
+            raise OnnxImportError(f"Flatten {where} with axis {axis}: only axis 1 "
+                                  f"(batch × features) maps to a GEMM")
+    else:
+        target = [int(d) for d in _const(constants, node, 1, "shape")]
+        width = int(np.prod(features[1:]))
+        if len(target) != 2 or target[0] not in (-1, 0) or target[1] not in (-1, width):
+            raise OnnxImportError(f"Reshape {where} to {target}: only batch × "
+                                  f"features ({features[0]}, {width}) maps to a GEMM")
+    return (features[0], int(np.prod(features[1:])))
 
 
 def _bias(value, n, where, op):

@@ -1,11 +1,12 @@
 """int8 quantisation of an imported ONNX network (:mod:`zeroskip.nn.onnx_graph`), with biases,
-and its integer inference: the arithmetic the engine is to run for issue #17.
+and its integer inference: the arithmetic the engine runs for ``zeroskip run``.
 
 Per layer ``i`` (input scale ``s_x``, weight scale ``s_w``, per tensor or per output column):
 
 * ``W_q = round(W / s_w)`` in -127..127 (pruned weights stay exactly 0);
-* the bias at accumulator width, ``b_q = round(b / (s_x · s_w))`` (int32), added to the
-  accumulators before the output stage, as the engine is to add it at a tile's first K fold;
+* the bias at accumulator width, ``b_q = round(b / (s_x · s_w))`` (int32, at most
+  :data:`BIAS_MAX` steps), added to the accumulators before the output stage, as the engine
+  adds it at a tile's first K fold;
 * ``acc = A_q · W_q + b_q``, exact; a hidden layer's output stage requantises with
   ``(multiplier, shift)`` for ``(s_x · s_w) / s_out`` (per column with per-channel weight
   scales: the output stage then needs per-column parameters), with the layer's ReLU, into
@@ -14,9 +15,10 @@ Per layer ``i`` (input scale ``s_x``, weight scale ``s_w``, per tensor or per ou
 
 The input scale comes from the calibration inputs (``percentile`` of ``|x|`` maps to 127); a
 hidden layer's output scale from running the integer network itself on them, as
-:mod:`zeroskip.nn.quantize` does for the digits MLP. Quantisation, bias and requantisation
-are NumPy here; the engine has no bias yet, and its output stage takes one
-``(multiplier, shift)`` per command, so only per-tensor scales run on it today.
+:mod:`zeroskip.nn.quantize` does for the digits MLP. The engine adds the biases in its
+accumulators (``cfg.bias``) and its output stage takes one ``(multiplier, shift)`` per
+command, so per-tensor scales run on it (``zeroskip run``); per-channel ones run in this
+model only, and ``zeroskip run`` reports both.
 """
 
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ import numpy as np
 from ..models.requant import quantize_multiplier, requantize
 from .quantize import INT8_MAX, INT32_MAX, INT32_MIN, MAX_SHIFT, MULT_WIDTH
 
-__all__ = ["QuantLayer", "QuantizedNetwork", "quantize_network", "int8_network_forward"]
+__all__ = ["QuantLayer", "QuantizedNetwork", "quantize_network", "int8_network_forward",
+           "layer_accumulators", "requantize_columns"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,13 +46,30 @@ class QuantLayer:
 
 @dataclass(frozen=True, eq=False)
 class QuantizedNetwork:
+    """The layers, and how a real input becomes the engine's int8 activations:
+    ``clip(round(x / input_scale) + input_zero_point, input_min, 127)``. The network
+    :func:`quantize_network` calibrates is symmetric (zero point 0, -127..127, in float64);
+    one read from a quantised ONNX model (:mod:`zeroskip.nn.onnx_qdq`) keeps its input
+    QuantizeLinear's zero point (on the engine's signed int8) and saturation at -128, and
+    divides in float32 as onnxruntime does (``input_float32``), so that its int8 inputs
+    are onnxruntime's bit for bit."""
     input_scale: float
     layers: tuple
     per_channel: bool
+    input_zero_point: int = 0
+    input_min: int = -INT8_MAX
+    input_float32: bool = False
 
     def quantize_input(self, x):
-        return np.clip(np.round(np.asarray(x, dtype=np.float64) / self.input_scale),
-                       -INT8_MAX, INT8_MAX).astype(np.int64)
+        dtype = np.float32 if self.input_float32 else np.float64
+        q = np.round(np.asarray(x, dtype=dtype) / dtype(self.input_scale))
+        return np.clip(q.astype(np.float64) + self.input_zero_point, self.input_min,
+                       INT8_MAX).astype(np.int64)
+
+
+# The largest int32 bias quantize_network gives a layer, in accumulator steps: half of
+# int32, so that a bias leaves room for the products' sum.
+BIAS_MAX = 1 << 30
 
 
 def _weight_scales(w, per_channel):
@@ -57,7 +77,9 @@ def _weight_scales(w, per_channel):
     return np.where(peak > 0, peak / INT8_MAX, 1.0)
 
 
-def _accumulate(a, layer):
+def layer_accumulators(a, layer):
+    """``a · W + b`` of a :class:`QuantLayer` on int8 rows ``a``, exact; ``ValueError``
+    naming the layer if an accumulator leaves int32."""
     acc = a @ layer.weight.astype(np.int64) + layer.bias
     if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
         raise ValueError(f"layer {layer.name!r}: accumulators leave int32 "
@@ -65,7 +87,9 @@ def _accumulate(a, layer):
     return acc
 
 
-def _requant_columns(acc, requant):
+def requantize_columns(acc, requant):
+    """The output stage on accumulators ``acc``, column ``c`` with ``(multipliers[c],
+    shifts[c])`` of ``requant`` and its ReLU."""
     multipliers, shifts, relu = requant
     out = np.empty_like(acc)
     for c in range(acc.shape[1]):
@@ -83,13 +107,18 @@ def quantize_network(net, calibration, *, per_channel=False, percentile=99.99):
     s_x = np.full(1, input_scale)
     layers = []
     for i, layer in enumerate(net.layers):
-        s_w = _weight_scales(layer.weight, per_channel)
+        bias = np.zeros(layer.n) if layer.bias is None else layer.bias
+        # A column of tiny weights (a neuron training left dead) gets a tiny per-channel
+        # scale, and its bias then thousands of millions of accumulator steps: widen such a
+        # column's scale until its bias needs at most BIAS_MAX steps (its weights then
+        # quantise to fewer levels, as onnxruntime's quantiser does for int32 biases).
+        s_w = np.maximum(_weight_scales(layer.weight, per_channel),
+                         np.abs(bias) / (s_x * BIAS_MAX))
         w_q = np.clip(np.round(layer.weight / s_w), -INT8_MAX, INT8_MAX).astype(np.int8)
         acc_scale = s_x * s_w
-        bias = np.zeros(layer.n) if layer.bias is None else layer.bias
         b_q = np.round(bias / acc_scale).astype(np.int64)
         q = QuantLayer(layer.name, w_q, b_q, acc_scale, None)
-        acc = _accumulate(a, q)
+        acc = layer_accumulators(a, q)
         if i == len(net.layers) - 1:
             layers.append(q)
             break
@@ -106,7 +135,7 @@ def quantize_network(net, calibration, *, per_channel=False, percentile=99.99):
         shifts = np.array([p[1] for p in pairs])
         q = QuantLayer(layer.name, w_q, b_q, acc_scale, (multipliers, shifts, layer.relu))
         layers.append(q)
-        a = _requant_columns(acc, q.requant)
+        a = requantize_columns(acc, q.requant)
         # The scale the (multiplier, shift) pairs really implement, per column; the next
         # layer sees one input scale per row of its weights, so per-channel output scales
         # are averaged into the one the next layer's accumulators assume.
@@ -119,8 +148,8 @@ def int8_network_forward(qnet, x):
     and the int32 accumulators of the last layer."""
     a = qnet.quantize_input(x)
     for layer in qnet.layers:
-        acc = _accumulate(a, layer)
+        acc = layer_accumulators(a, layer)
         if layer.requant is None:
             return acc * layer.acc_scale, acc
-        a = _requant_columns(acc, layer.requant)
+        a = requantize_columns(acc, layer.requant)
     raise AssertionError("the last layer has no requantisation")
