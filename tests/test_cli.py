@@ -12,7 +12,7 @@ def test_help_on_every_command(capsys):
     from zeroskip.commands import COMMANDS
 
     names = [command.NAME for command in COMMANDS]
-    assert names == ["generate", "sim", "demo", "synth", "sweep"]
+    assert names == ["generate", "sim", "run", "demo", "synth", "sweep"]
     with pytest.raises(SystemExit) as e:
         main(["--help"])
     assert e.value.code == 0

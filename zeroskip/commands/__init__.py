@@ -5,8 +5,8 @@ Every module has ``NAME``, ``HELP`` (one line for the command list), ``DESCRIPTI
 and the configuration flags are in :mod:`.options`.
 """
 
-from . import demo, generate, sim, sweep, synth
+from . import demo, generate, run, sim, sweep, synth
 
 __all__ = ["COMMANDS"]
 
-COMMANDS = (generate, sim, demo, synth, sweep)
+COMMANDS = (generate, sim, run, demo, synth, sweep)
