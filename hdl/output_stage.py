@@ -2,7 +2,7 @@
 saturation of a row of accumulators, bit-exact with :func:`zeroskip.models.requant.requantize`.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -11,6 +11,17 @@ from .pipeline import delay
 from .primitives import WIDE_PRODUCT_LATENCY, wide_product
 
 __all__ = ["OutputStage"]
+
+
+def _dropped_any(value, amount, step):
+    """Whether ``value >> (amount · step)`` drops a one bit: the OR of the bits below
+    ``amount · step``, as OR prefixes of ``step``-bit groups selected by ``amount`` (one
+    multiplexer of prefix ORs, no variable mask)."""
+    groups = [value[i:i + step].any() for i in range(0, len(value), step)]
+    prefixes = [Const(0, 1)]
+    for g in groups[:(1 << len(amount)) - 1]:
+        prefixes.append(prefixes[-1] | g)
+    return Array(prefixes)[amount] if len(prefixes) > 1 else prefixes[0]
 
 
 class OutputStage(wiring.Component):
@@ -23,7 +34,8 @@ class OutputStage(wiring.Component):
         y = max(y, 0)                                  (if params.relu)
         y = clamp(y, -2**(out_width-1), 2**(out_width-1) - 1)
 
-    and the result is sign-extended into the accumulator lane. With ``params.requant`` clear,
+    (``cfg.requant_rounding == "half_even"``: ties go to the even neighbour instead) and the
+    result is sign-extended into the accumulator lane. With ``params.requant`` clear,
     the accumulators pass through unchanged (``relu`` is then ignored).
 
     The stages are cut for a fast clock (150 MHz on an ECP5): (1) the multiplier's operands
@@ -134,8 +146,22 @@ class OutputStage(wiring.Component):
                             reset_less=True)
             rounded = Signal(signed(prod_shape.width + 1), name=f"requant_rounded_{c}",
                              reset_less=True)
-            m.d.sync += [coarse.eq((prod << 1) >> Cat(Const(0, 3), shift_3[3:])),
-                         halves.eq(coarse >> shift_4), rounded.eq((halves + 1) >> 1)]
+            doubled = prod << 1
+            m.d.sync += [coarse.eq(doubled >> Cat(Const(0, 3), shift_3[3:])),
+                         halves.eq(coarse >> shift_4)]
+            if cfg.requant_rounding == "half_up":
+                m.d.sync += rounded.eq((halves + 1) >> 1)
+            else:
+                # Round half to even: a tie is the half bit (halves[0]) with every bit below
+                # it zero. Those bits are the ones the two shifts drop, so each stage records
+                # whether it dropped a one (``sticky``); at a tie the result is kept even by
+                # not adding the half when the kept value (halves[1:]) is already even.
+                sticky_4 = Signal(name=f"requant_sticky_4_{c}", reset_less=True)
+                sticky_5 = Signal(name=f"requant_sticky_5_{c}", reset_less=True)
+                m.d.sync += [sticky_4.eq(_dropped_any(doubled, shift_3[3:], 8)),
+                             sticky_5.eq(sticky_4 | _dropped_any(coarse, shift_4, 1))]
+                tie = halves[0] & ~sticky_5
+                m.d.sync += rounded.eq((halves + (~tie | halves[1])) >> 1)
             # Stage 7: ReLU, then saturation from the bits above the result's sign: all equal
             # to the sign bit means in range.
             negative = rounded[-1]

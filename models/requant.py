@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from ..config import ROUNDINGS
+
 __all__ = ["requantize", "quantize_multiplier", "check_requant_params", "check_requant"]
 
 
@@ -45,14 +47,24 @@ def check_requant(cfg, requant):
         raise ValueError(f"requant relu must be true or false, not {relu!r}")
 
 
-def requantize(acc, multiplier, shift, *, relu=False, out_width=8):
-    """Apply the output stage to integer accumulators ``acc`` (any shape); returns int64."""
+def requantize(acc, multiplier, shift, *, relu=False, out_width=8, rounding="half_up"):
+    """Apply the output stage to integer accumulators ``acc`` (any shape); returns int64.
+
+    ``rounding`` is the configuration's ``requant_rounding``: ``"half_up"`` adds half an LSB
+    before the shift (ties towards +∞); ``"half_even"`` adds one less, plus the result's
+    own lowest bit, ``(p + 2**(shift-1) - 1 + ((p >> shift) & 1)) >> shift``, which rounds
+    ties to the even neighbour as onnxruntime's QuantizeLinear does and all else the same."""
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
     acc = np.asarray(acc, dtype=np.int64)
     # Python ints: acc (≤ 48 bits) · multiplier (≤ 32 bits) may not fit in int64.
     prod = acc.astype(object) * int(multiplier)
-    if shift:
-        prod = prod + (1 << (int(shift) - 1))
-    y = np.asarray(prod >> int(shift), dtype=object)
+    shift = int(shift)
+    if shift and rounding == "half_up":
+        prod = prod + (1 << (shift - 1))
+    elif shift:
+        prod = prod + ((1 << (shift - 1)) - 1) + ((prod >> shift) & 1)
+    y = np.asarray(prod >> shift, dtype=object)
     if relu:
         y = np.maximum(y, 0)
     lo, hi = -(1 << (out_width - 1)), (1 << (out_width - 1)) - 1

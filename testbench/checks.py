@@ -31,7 +31,8 @@ def expected_results(cfg, case, a, w):
     expected = gemm_reference(cfg, a, w, case_bias(cfg, case))
     if case.requant is not None:
         mult, shift, relu = case.requant
-        expected = requantize(expected, mult, shift, relu=relu, out_width=cfg.out_width)
+        expected = requantize(expected, mult, shift, relu=relu, out_width=cfg.out_width,
+                              rounding=cfg.requant_rounding)
     return expected
 
 

@@ -22,7 +22,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 __all__ = ["ConfigError", "ZeroskipConfig", "DATAFLOWS", "WEIGHT_FORMATS", "NM_PATTERNS",
-           "SPARSITIES", "PRIMITIVES", "INTERFACES",
+           "SPARSITIES", "PRIMITIVES", "INTERFACES", "ROUNDINGS",
            "load_config", "default_config"]
 
 DATAFLOWS = ("weight_stationary",)
@@ -30,6 +30,8 @@ DATAFLOWS = ("weight_stationary",)
 PRIMITIVES = ("none", "ecp5")
 # Port sets of the top module: the engine's own streams, or AXI4-Stream (zeroskip.hdl.axis).
 INTERFACES = ("native", "axis")
+# How the output stage rounds to nearest (zeroskip.models.requant.requantize).
+ROUNDINGS = ("half_up", "half_even")
 WEIGHT_FORMATS = ("dense", "bitmask", "nm", "csr", "rle")
 # N:M patterns the nm codec and decoder support: M in {2, 4, 8}, 1 <= N < M.
 NM_PATTERNS = tuple(f"{n}:{m}" for m in (2, 4, 8) for n in range(1, m))
@@ -103,6 +105,10 @@ class ZeroskipConfig:
     requant_mult_width: int = _param(16, "width of the unsigned requantisation multiplier; "
                                          "shifts go up to acc_width + requant_mult_width - 1",
                                      lo=1, hi=32)
+    requant_rounding: str = _param("half_up", "how the output stage rounds acc·mult/2**shift "
+                                              "to nearest: ties up (half_up) or to even "
+                                              "(half_even, onnxruntime's QuantizeLinear)",
+                                   choices=ROUNDINGS)
     bias: bool = _param(False, "per-column biases at accumulator width, added at each output "
                                "tile's first K fold; they travel on the activations stream "
                                "ahead of that fold's rows (see docs/architecture.md)")

@@ -73,7 +73,8 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None)
     got = unpack_results(cfg, rows, m, k, n)
     expected = gemm_reference(cfg, a, w, bias)
     if requant is not None:
-        expected = requantize(expected, *requant[:2], relu=requant[2], out_width=cfg.out_width)
+        expected = requantize(expected, *requant[:2], relu=requant[2], out_width=cfg.out_width,
+                              rounding=cfg.requant_rounding)
     return got, expected, stamps["last"] - stamps["cmd"] + 1, model_cycles
 
 
@@ -476,7 +477,7 @@ def _check_output_stage(cfg, simulator, build_root, tmp_path):
     _check(reports, [layer1])
     y1 = np.load(tmp_path / "layer1.npy")
     expected1 = requantize(gemm_reference(cfg, a1, w1), mult1, shift1, relu=True,
-                           out_width=cfg.out_width)
+                           out_width=cfg.out_width, rounding=cfg.requant_rounding)
     assert np.array_equal(y1, expected1)
     if cfg.acc_signed:
         assert 0.1 < (y1 == 0).mean() < 0.9   # ReLU zeros feed the next layer's zero-gating
@@ -515,8 +516,10 @@ def test_output_stage_engine_configs(simulator, config_name, build_root, tmp_pat
 
 # Bias ---------------------------------------------------------------------------------------
 BIAS_CONFIGS = {
-    # M tiles of 4 rows, N folds of 3: every tile takes its own biases, 3 beats each.
-    "bias-2x3-mtile-output-stage": ZeroskipConfig(rows=2, cols=3, acc_depth=4, bias=True),
+    # M tiles of 4 rows, N folds of 3: every tile takes its own biases, 3 beats each; the
+    # output stage rounds ties to even (zeroskip run's engine).
+    "bias-2x3-mtile-output-stage-even": ZeroskipConfig(rows=2, cols=3, acc_depth=4, bias=True,
+                                                       requant_rounding="half_even"),
     # A sparse array (2 beats per bias row) and a narrow unsigned accumulator.
     "bias-2:4-4x2-u6u5-acc20": ZeroskipConfig(rows=4, cols=2, acc_depth=4, sparsity="2:4",
                                               act_width=6, act_signed=False, weight_width=5,
@@ -570,7 +573,7 @@ def test_bias_engine_cocotb_endpoints_and_reset(build_root):
     """The cocotb endpoints drive the bias beats too, and a reset in the middle of a tile's
     bias beats leaves nothing behind: the next GEMM is exact in results and cycles."""
     require_simulator("icarus")
-    cfg = BIAS_CONFIGS["bias-2x3-mtile-output-stage"]
+    cfg = BIAS_CONFIGS["bias-2x3-mtile-output-stage-even"]
     cases = [GemmCase(9, 5, 7, seed=700), GemmCase(9, 5, 7, seed=701, stall=0.4),
              GemmCase(40, 5, 7, seed=702, reset_phase="stream"), GemmCase(9, 5, 7, seed=703),
              GemmCase(40, 5, 7, seed=704, reset_phase="load", stall=0.3),

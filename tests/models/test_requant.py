@@ -9,6 +9,22 @@ def test_rounds_half_towards_plus_infinity():
     assert requantize([-3, -2, -1, 1, 2, 3], 1, 1).tolist() == [-1, -1, 0, 1, 1, 2]
 
 
+def test_half_even_rounds_ties_to_even_like_numpy():
+    acc = np.arange(-40, 41)
+    for shift in (1, 2, 3):
+        assert requantize(acc, 1, shift, rounding="half_even", out_width=16).tolist() == \
+            np.round(acc / 2 ** shift).astype(int).tolist()
+    # Away from ties both roundings agree; at a tie half_even is the even one of the two.
+    acc = np.arange(-3000, 3000)
+    up = requantize(acc, 3, 4, out_width=16)
+    even = requantize(acc, 3, 4, rounding="half_even", out_width=16)
+    tie = acc * 3 % 16 == 8
+    assert tie.sum() > 100 and np.array_equal(up[~tie], even[~tie])
+    assert np.all(even[tie] % 2 == 0) and np.all(up[tie] - even[tie] == up[tie] % 2)
+    with pytest.raises(ValueError, match="rounding must be one of half_up, half_even"):
+        requantize([1], 1, 1, rounding="down")
+
+
 def test_relu_then_saturate():
     assert requantize([-1000, 1000, -5], 1, 0, relu=True).tolist() == [0, 127, 0]
     assert requantize([-1000, 1000], 1, 0).tolist() == [-128, 127]

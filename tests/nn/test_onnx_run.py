@@ -95,17 +95,28 @@ def test_ffn_block_on_verilator(tmp_path, build_root):
     assert set(q) == {"per_tensor", "per_channel"}
 
 
-def test_qdq_graph_keeps_its_scales(tmp_path, build_root):
+def test_qdq_graph_is_bit_exact_with_onnxruntime(tmp_path, build_root):
     """A QDQ MLP with biases and power-of-two scales runs with its own scales and zero
-    points; every RTL result equals the int8 model."""
+    points. Rounding ties to even as onnxruntime does (zeroskip run's default), the RTL's
+    outputs are onnxruntime's bit for bit; an engine rounding ties up differs exactly at
+    the hidden layer's ties."""
     require_simulator("icarus")
     model = qdq_mlp(tmp_path / "qdq.onnx", np.random.default_rng(3), scales=POW2_SCALES)
-    x = np.random.default_rng(5).normal(size=(24, 64))
+    x = np.random.default_rng(5).normal(size=(64, 64))
     status, report = _run(tmp_path, model, inputs=x, build_root=build_root)
     assert status == 0 and report["kind"] == "qdq"
+    assert report["engine"]["requant_rounding"] == "half_even"
     _check_layers(report)
-    assert report["agreement_onnxruntime"] == 1.0
+    assert report["matches_onnxruntime"] and report["agreement_onnxruntime"] == 1.0
     assert report["sparsity_sweep"] == [] and report["layers"][0]["pruning"] is None
+    status, up = _run(tmp_path, model, "--requant-rounding", "half_up", inputs=x,
+                      out="up", build_root=build_root)
+    assert status == 0
+    _check_layers(up)
+    # Measured: 10 of the 640 outputs (98.4% equal) follow a hidden tie the half-up engine
+    # rounds the other way.
+    assert not up["matches_onnxruntime"]
+    assert 0.95 < up["onnxruntime"]["equal_fraction_onnxruntime"] < 1.0
 
 
 # The bad-input matrix -------------------------------------------------------------------

@@ -13,7 +13,8 @@ DESCRIPTION = (
     "MatMulInteger, QLinearMatMul), prune a float model to --prune, quantise it to int8 with "
     "activation scales from --calibration, run every layer of --inputs as GEMM commands on "
     "the engine's RTL (biases in the accumulators, requantisation and ReLU in the output "
-    "stage), check every result against the NumPy int8 model and the outputs against "
+    "stage, ties rounded to even as onnxruntime does unless --requant-rounding says "
+    "otherwise), check every result against the NumPy int8 model and the outputs against "
     "onnxruntime and the float model, and write DIR/report.md, DIR/report.json, PNG plots "
     "and DIR/outputs.npy. Exit status 0 only if every RTL result equals the model.")
 
@@ -48,6 +49,9 @@ def run(args):
     from ..testbench.runner import SimulationFailed, SimulatorUnavailable
 
     cfg = config_from_args(args)
+    if args.cfg_requant_rounding is None:
+        # onnxruntime's QuantizeLinear rounds ties to even; so does this engine, unless asked.
+        cfg = cfg.replace(requant_rounding="half_even")
     check_output_dir(args.output)
     if args.build_dir:
         check_output_dir(args.build_dir, "--build-dir")

@@ -59,6 +59,7 @@ class QuantizedNetwork:
     input_zero_point: int = 0
     input_min: int = -INT8_MAX
     input_float32: bool = False
+    rounding: str = "half_up"     # the output stage's requant_rounding
 
     def quantize_input(self, x):
         dtype = np.float32 if self.input_float32 else np.float64
@@ -87,19 +88,22 @@ def layer_accumulators(a, layer):
     return acc
 
 
-def requantize_columns(acc, requant):
+def requantize_columns(acc, requant, rounding="half_up"):
     """The output stage on accumulators ``acc``, column ``c`` with ``(multipliers[c],
-    shifts[c])`` of ``requant`` and its ReLU."""
+    shifts[c])`` of ``requant`` and its ReLU, rounding as ``requant_rounding``."""
     multipliers, shifts, relu = requant
     out = np.empty_like(acc)
     for c in range(acc.shape[1]):
-        out[:, c] = requantize(acc[:, c], int(multipliers[c]), int(shifts[c]), relu=relu)
+        out[:, c] = requantize(acc[:, c], int(multipliers[c]), int(shifts[c]), relu=relu,
+                               rounding=rounding)
     return out
 
 
-def quantize_network(net, calibration, *, per_channel=False, percentile=99.99):
+def quantize_network(net, calibration, *, per_channel=False, percentile=99.99,
+                     rounding="half_up"):
     """The :class:`QuantizedNetwork` of ``net`` (an :class:`~zeroskip.nn.onnx_graph.
-    OnnxNetwork`) calibrated on ``calibration`` (its input shape, any batch)."""
+    OnnxNetwork`) calibrated on ``calibration`` (its input shape, any batch), for an
+    output stage that rounds as ``rounding`` (``requant_rounding``)."""
     x = net.flatten(calibration).astype(np.float64)
     peak = float(np.percentile(np.abs(x), percentile)) if x.size else 0.0
     input_scale = peak / INT8_MAX if peak > 0 else 1.0
@@ -135,12 +139,12 @@ def quantize_network(net, calibration, *, per_channel=False, percentile=99.99):
         shifts = np.array([p[1] for p in pairs])
         q = QuantLayer(layer.name, w_q, b_q, acc_scale, (multipliers, shifts, layer.relu))
         layers.append(q)
-        a = requantize_columns(acc, q.requant)
+        a = requantize_columns(acc, q.requant, rounding)
         # The scale the (multiplier, shift) pairs really implement, per column; the next
         # layer sees one input scale per row of its weights, so per-channel output scales
         # are averaged into the one the next layer's accumulators assume.
         s_x = np.full(1, float(np.mean(acc_scale * (2.0 ** shifts) / multipliers)))
-    return QuantizedNetwork(input_scale, tuple(layers), per_channel)
+    return QuantizedNetwork(input_scale, tuple(layers), per_channel, rounding=rounding)
 
 
 def int8_network_forward(qnet, x):
@@ -151,5 +155,5 @@ def int8_network_forward(qnet, x):
         acc = layer_accumulators(a, layer)
         if layer.requant is None:
             return acc * layer.acc_scale, acc
-        a = requantize_columns(acc, layer.requant)
+        a = requantize_columns(acc, layer.requant, qnet.rounding)
     raise AssertionError("the last layer has no requantisation")

@@ -62,7 +62,8 @@ def load_array(path, what):
 def engine_config(cfg):
     """``cfg`` with biases on, or ``ValueError`` naming the parameter the int8 networks of
     this flow need: 8-bit signed operands and results, an output stage, int32 accumulators
-    or wider."""
+    or wider. (``zeroskip run`` also rounds ties to even unless told otherwise: that is
+    onnxruntime's rounding.)"""
     needs = [("act_width", 8), ("weight_width", 8), ("out_width", 8), ("act_signed", True),
              ("weight_signed", True), ("output_stage", True)]
     for name, value in needs:
@@ -106,6 +107,7 @@ class RunPlan:
     ort_model: object             # builds the graph onnxruntime runs: fn(folder) -> path
     outputs: object               # the model's outputs from the last accumulators: fn(acc)
     final_relu: bool              # a float model's last layer has a ReLU (applied on the host)
+    output_step: object           # the real value of one step of the model's last integers
 
 
 def _float_activations(net, x):
@@ -160,7 +162,7 @@ def _sweep(cfg, net, spec_score, calibration, x, float_out, labels):
     for variant in SWEEP_VARIANTS:
         spec = None if variant == "dense" else parse_prune(variant)
         pruned, _ = _prune_network(net, spec, spec_score, calibration)
-        qnet = quantize_network(pruned, calibration)
+        qnet = quantize_network(pruned, calibration, rounding=cfg.requant_rounding)
         real, _ = int8_network_forward(qnet, x)
         entry = {"variant": variant, "agreement_float": _agreement(real, float_out),
                  "cosine_float": _cosine(real, float_out),
@@ -216,9 +218,10 @@ def plan_run(cfg, model_path, *, calibration, inputs, labels=None, prune="none",
     if kind == "float":
         net = model
         pruned, pruning = _prune_network(net, spec, prune_score, calib)
-        qnet = quantize_network(pruned, calib, per_channel=False)
+        qnet = quantize_network(pruned, calib, rounding=cfg.requant_rounding)
         float_out = net.forward(x)
-        per_channel = quantize_network(pruned, calib, per_channel=True)
+        per_channel = quantize_network(pruned, calib, per_channel=True,
+                                       rounding=cfg.requant_rounding)
         quantisation = {}
         for name, q in (("per_tensor", qnet), ("per_channel", per_channel)):
             real, _ = int8_network_forward(q, x)
@@ -237,7 +240,9 @@ def plan_run(cfg, model_path, *, calibration, inputs, labels=None, prune="none",
             real = acc * qnet.layers[-1].acc_scale
             return np.maximum(real, 0.0) if net.layers[-1].relu else real
     else:
-        qnet, pruning, float_out, quantisation, sweep = model.qnet, None, None, {}, []
+        # The model's own scales and zero points, requantised as this engine rounds.
+        qnet = dataclasses.replace(model.qnet, rounding=cfg.requant_rounding)
+        pruning, float_out, quantisation, sweep = None, None, {}, []
         if spec is not None:
             raise ValueError("--prune applies to float models; this model is already "
                              "quantised (QDQ): prune it before quantising, or pass --prune "
@@ -258,9 +263,12 @@ def plan_run(cfg, model_path, *, calibration, inputs, labels=None, prune="none",
     if pattern is not None:
         check_layers_nm([(layer.name, layer.weight) for layer in qnet.layers], pattern)
     x_q = qnet.quantize_input(x)
+    step = qnet.layers[-1].acc_scale
+    if kind == "qdq" and model.output_quant is not None:
+        step = model.output_quant[0] if model.output_dequantised else 1.0
     return RunPlan(cfg, Path(model_path), kind, qnet, x, x_q, float_out, labels, prune, spec,
                    prune_score, pruning, quantisation, sweep, ort_model, outputs,
-                   kind == "float" and model.layers[-1].relu)
+                   kind == "float" and model.layers[-1].relu, step)
 
 
 def _requant(cfg, layer):
@@ -299,7 +307,8 @@ def run_plan(plan, *, simulator="verilator", build_root=None, progress=None):
                                              simulator=simulator, build_root=build_root,
                                              bias=layer.bias)
             acc = layer_accumulators(a, layer)
-            expected = acc if layer.requant is None else requantize_columns(acc, layer.requant)
+            expected = acc if layer.requant is None else \
+                requantize_columns(acc, layer.requant, cfg.requant_rounding)
             same = rtl is not None and np.array_equal(rtl, expected)
             matches &= same and report["passed"]
             m, (k, n) = len(a), w.shape
@@ -329,17 +338,12 @@ def run_plan(plan, *, simulator="verilator", build_root=None, progress=None):
             real = plan.outputs(out)
             ort_out = onnxruntime_outputs(plan.ort_model(work), plan.x)
             ort_out = ort_out.reshape(real.shape).astype(np.float64)
-            if plan.kind == "qdq":
-                # The model's own output arithmetic on the engine's accumulators, in the
-                # float32 onnxruntime computes it in.
-                equal = real.astype(np.float32) == ort_out.astype(np.float32)
-            else:
-                last = qnet.layers[-1]
-                if plan.final_relu:
-                    ort_out = np.maximum(ort_out, 0.0)
-                # onnxruntime's outputs in accumulator steps: equal when they round to the
-                # engine's accumulators.
-                equal = np.round(ort_out / last.acc_scale) == np.round(real / last.acc_scale)
+            if plan.final_relu:
+                ort_out = np.maximum(ort_out, 0.0)
+            # Both in steps of the model's last integer quantity (accumulator steps, or the
+            # output QuantizeLinear's): onnxruntime's float32 arithmetic on them then
+            # rounds away, and what is compared is the integer pipeline.
+            equal = np.round(ort_out / plan.output_step) == np.round(real / plan.output_step)
             ort = {"matches_onnxruntime": bool(equal.all()),
                    "equal_fraction_onnxruntime": float(equal.mean()),
                    "agreement_onnxruntime": _agreement(real, ort_out),
@@ -348,7 +352,7 @@ def run_plan(plan, *, simulator="verilator", build_root=None, progress=None):
         "model": str(plan.model_path), "kind": plan.kind,
         "engine": {"rows": cfg.rows, "cols": cfg.cols, "sparsity": cfg.sparsity,
                    "weight_format": cfg.weight_format, "zero_gating": cfg.zero_gating,
-                   "multipliers": cfg.multipliers},
+                   "requant_rounding": cfg.requant_rounding, "multipliers": cfg.multipliers},
         "simulator": simulator, "prune": plan.prune, "prune_score": plan.prune_score,
         "inputs": int(len(plan.x)), "layers": layers,
         "cycles": sum(r["cycles"] for r in layers) if complete and all(
@@ -400,21 +404,23 @@ def run_markdown(summary):
         "",
         f"{summary['kind']} model, {summary['inputs']} input rows, on a {e['rows']}×{e['cols']} "
         f"engine (sparsity {e['sparsity']}, weights {e['weight_format']}, zero-gating "
-        f"{'on' if e['zero_gating'] else 'off'}), simulated with {summary['simulator']}; "
+        f"{'on' if e['zero_gating'] else 'off'}, requantisation rounding "
+        f"{e['requant_rounding']}), simulated with {summary['simulator']}; "
         f"pruning {summary['prune']} scored by {summary['prune_score']}.",
         "",
         "## Checks",
         "",
         _table(("check", "result"), [
             ("every RTL result equals the NumPy int8 model", summary["rtl_matches_model"]),
-            ("outputs bit-exact with onnxruntime (same quantised graph)",
-             summary["matches_onnxruntime"]),
+            ("outputs bit-exact with onnxruntime on the same quantised graph (in steps of "
+             "the last integers)", summary["matches_onnxruntime"]),
             ("share of outputs equal to onnxruntime's",
              summary["onnxruntime"].get("equal_fraction_onnxruntime")),
             ("top-1 agreement with onnxruntime", summary["agreement_onnxruntime"]),
             ("largest difference from onnxruntime (output units)",
              summary["onnxruntime"].get("max_error_onnxruntime")),
             ("top-1 agreement with the float model", summary["agreement_float"]),
+            ("cosine similarity to the float model", summary.get("cosine_float")),
             ("accuracy (labels)", summary["accuracy"]),
             ("float model accuracy (labels)", summary["accuracy_float"]),
         ]),
