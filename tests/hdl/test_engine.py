@@ -547,23 +547,13 @@ def bias_cases(cfg, *, seed=600):
 
 
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
-@pytest.mark.parametrize("config_name", list(BIAS_CONFIGS))
+@pytest.mark.parametrize("config_name", [
+    *BIAS_CONFIGS, *(pytest.param(name, marks=pytest.mark.slow) for name in BIAS_SLOW_CONFIGS)])
 def test_bias_engine(simulator, config_name, build_root):
     """Engines with biases: results equal NumPy (biases included before requantisation) with
     and without stalls, and unstalled cycles equal the model that counts the bias beats."""
     require_simulator(simulator)
-    cfg = BIAS_CONFIGS[config_name]
-    cases = bias_cases(cfg)
-    reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
-    _check(reports, cases)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
-@pytest.mark.parametrize("config_name", list(BIAS_SLOW_CONFIGS))
-def test_bias_engine_slow(simulator, config_name, build_root):
-    require_simulator(simulator)
-    cfg = BIAS_SLOW_CONFIGS[config_name]
+    cfg = {**BIAS_CONFIGS, **BIAS_SLOW_CONFIGS}[config_name]
     cases = bias_cases(cfg)
     reports, _ = simulate(cfg, cases, simulator=simulator, build_root=build_root)
     _check(reports, cases)

@@ -399,12 +399,18 @@ class _Reader:
             self.wrong_kind(node)
         self.kind, self.params = "q", params
 
-    def _dequantizelinear(self, node):
+    def read_quantised(self, node):
+        """Check that ``node`` reads the running quantised tensor with the scale and zero
+        point (inputs 1 and 2) it holds; returns them."""
         if self.kind != "q":
             self.wrong_kind(node)
         params = self.qparams(node, 1, self.params.dtype)
         if not params.same(self.params):
             self.refuse(node, f" reads {self.current!r} with {params}, but it holds {self.params}")
+        return params
+
+    def _dequantizelinear(self, node):
+        self.read_quantised(node)
         self.kind = "dq"
 
     def need_dequantised(self, node):
@@ -461,11 +467,7 @@ class _Reader:
             self.wrong_kind(node)
 
     def _qlinearmatmul(self, node):
-        if self.kind != "q":
-            self.wrong_kind(node)
-        a = self.qparams(node, 1, self.params.dtype)
-        if not a.same(self.params):
-            self.refuse(node, f" reads {self.current!r} with {a}, but it holds {self.params}")
+        a = self.read_quantised(node)
         zero_point = self.const(node, 5, "weight zero point")
         w, s_w = self.weight_matrix(node, self.const(node, 3, "weights"), zero_point,
                                     self.const(node, 4, "weight scale"), 1, False)
