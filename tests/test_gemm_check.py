@@ -146,3 +146,20 @@ def test_gemm_report_without_cycles_has_no_utilization(cycles):
                          simulator="icarus")
     assert report["utilization"] is None
     assert report["cycles"] is cycles
+
+
+def test_bits_per_weight_on_an_array_no_nm_pattern_fits():
+    """rows = 2: no 2:4 N:M stream fits the array, so its column is None (not an error);
+    1:2 fits."""
+    import numpy as np
+
+    from zeroskip import ZeroskipConfig
+    from zeroskip.gemm_check import format_bits_per_weight
+
+    cfg = ZeroskipConfig(rows=2, cols=4)
+    w = np.zeros((8, 4), dtype=np.int64)
+    w[::2] = 1
+    bits = format_bits_per_weight(cfg, w, "2:4")
+    assert bits["nm"] is None and bits["dense"] == 8.0 and bits["bitmask"] < 8.0
+    assert format_bits_per_weight(cfg, w, "1:2")["nm"] is not None
+    assert format_bits_per_weight(cfg, w)["nm"] is None

@@ -37,20 +37,23 @@ def format_bits_per_weight(cfg, w, nm_pattern=None):
     """Stored bits per weight of ``w`` in each weight format (:data:`STORAGE_FORMATS`) on
     ``cfg``'s array, as that format's weights stream carries it for one M tile (metadata and
     fold padding included): ``{format: bits}``. ``nm`` is measured with ``nm_pattern`` and is
-    ``None`` without one or when ``w`` does not follow it."""
+    ``None`` without one, when ``w`` does not follow it, or when its M does not divide the
+    array's rows."""
+    from .config import ConfigError
     from .models.codecs import prune_nm
 
     out = {}
     for fmt in STORAGE_FORMATS:
-        fmt_cfg = cfg.replace(sparsity="dense", weight_format=fmt)
-        if fmt == "nm":
-            if nm_pattern is None:
-                out[fmt] = None
-                continue
-            fmt_cfg = fmt_cfg.replace(nm_pattern=nm_pattern)
-            if not np.array_equal(prune_nm(w, *fmt_cfg.nm), w):
-                out[fmt] = None
-                continue
+        try:
+            # One replace: the engine's own nm_pattern must not be checked against its rows.
+            fmt_cfg = cfg.replace(sparsity="dense", weight_format=fmt,
+                                  **({"nm_pattern": nm_pattern} if fmt == "nm" else {}))
+        except ConfigError:   # the pattern's M does not divide this array's rows
+            fmt_cfg = None
+        if fmt == "nm" and (nm_pattern is None or fmt_cfg is None or
+                            not np.array_equal(prune_nm(w, *fmt_cfg.nm), w)):
+            out[fmt] = None
+            continue
         out[fmt] = weight_stream_report(fmt_cfg, w, 1)["bits_per_weight"]
     return out
 

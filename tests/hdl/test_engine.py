@@ -560,8 +560,10 @@ def test_bias_engine(simulator, config_name, build_root):
 
 
 def test_bias_engine_cocotb_endpoints_and_reset(build_root):
-    """The cocotb endpoints drive the bias beats too, and a reset in the middle of a tile's
-    bias beats leaves nothing behind: the next GEMM is exact in results and cycles."""
+    """The cocotb endpoints drive the bias beats too, and a reset while the activations
+    stream, or once the weights load but before any activation row ("load": at most the
+    first tile's bias beats taken), leaves nothing behind: the next GEMM is exact in results
+    and cycles."""
     require_simulator("icarus")
     cfg = BIAS_CONFIGS["bias-2x3-mtile-output-stage-even"]
     cases = [GemmCase(9, 5, 7, seed=700), GemmCase(9, 5, 7, seed=701, stall=0.4),

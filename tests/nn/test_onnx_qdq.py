@@ -33,7 +33,7 @@ N = helper.make_node
 def _run(path, x):
     """Every output of the model at ``path`` on ``x``, as onnxruntime computes it."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {"x": np.asarray(x, dtype=np.float32)})
+    return session.run(None, {session.get_inputs()[0].name: np.asarray(x, dtype=np.float32)})
 
 
 def _engine(qnet, x):
@@ -378,15 +378,14 @@ def test_other_ops_and_the_float_reader(tmp_path):
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_export_qdq_round_trip_with_onnxruntime(tmp_path, per_channel):
     """A float FFN (64 → 256 → 64) quantised by quantize_network, exported, run by
-    onnxruntime, on inputs beyond the calibrated range. Measured over 20 seeds (256 rows):
-    int8 inputs equal in all but 1 of 327,680 (quantize_input divides in float64,
-    onnxruntime in float32), hidden int8 in all but 13 (per tensor) and 15 (per channel) of
-    1,310,720, output accumulator steps in 99.92% and 99.89%, top-1 on every row."""
+    onnxruntime, on inputs beyond the calibrated range: int8 inputs equal. Measured over 20
+    seeds (256 rows): hidden int8 in all but 1 (per tensor) and 6 (per channel) of 1,310,720,
+    output accumulator steps in 99.98% and 99.82%, top-1 on every row."""
     rng = np.random.default_rng(10)
     net = load_onnx(ffn_block(tmp_path / "ffn.onnx", rng, up_scale=1 / 8, down_scale=1 / 16,
                               bias_scale=1.0))
     qnet = quantize_network(net, rng.normal(size=(256, 64)), per_channel=per_channel)
-    path = export_qdq(qnet, net.input_name, net.input_width, tmp_path / "q.onnx")
+    path = export_qdq(qnet, net.input_width, tmp_path / "q.onnx")
     model = onnx.load(str(path))
     for name in ("input_q", "layer0_q"):
         model.graph.output.append(helper.make_tensor_value_info(name, TensorProto.INT8, None))
@@ -395,7 +394,7 @@ def test_export_qdq_round_trip_with_onnxruntime(tmp_path, per_channel):
     y, xq, hq = _run(tmp_path / "probe.onnx", x)
     acts, _ = _engine(qnet, x)
     assert np.abs(acts[0]).max() == 127 and xq.min() == -127   # the Clip: not -128
-    assert np.mean(acts[0] == xq) >= 0.9999
+    np.testing.assert_array_equal(acts[0], xq)   # both divide by the float32 scale in float32
     differ = np.abs(acts[1] - hq)
     assert differ.max() <= 1 and np.mean(differ == 0) >= 0.9999
     real, acc = int8_network_forward(qnet, x)

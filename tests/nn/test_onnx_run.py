@@ -197,4 +197,69 @@ def test_bad_flags_and_arrays_exit_2(tmp_path, capsys):
     labels = ["--labels", str(tmp_path / "x.npy")]
     assert main([*missing[:5], str(tmp_path / "x.npy"), *missing[6:], *labels]) == 2
     one_line_error(capsys, "--labels must be 3 integer class indices")
+    np.save(tmp_path / "y.npy", np.array([0, 3, 4]))
+    labels = ["--labels", str(tmp_path / "y.npy")]
+    assert main([*missing[:5], str(tmp_path / "x.npy"), *missing[6:], *labels]) == 2
+    one_line_error(capsys, "--labels must be class indices in [0, 3]", "found 0..4")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_odd_array_from_a_config_file_and_any_input_name(tmp_path, build_root):
+    """A 3×2 engine from a --config file that asks for ties rounded up (honoured), a model
+    whose input is named like the exported graph's output: it runs, and its stored bits
+    have no N:M column (no pattern fits three rows)."""
+    require_simulator("icarus")
+    rng = np.random.default_rng(6)
+    nodes = [helper.make_node("MatMul", ["output", "w1"], ["h"], name="fc1"),
+             helper.make_node("Add", ["h", "b1"], ["hb"], name="fc1_bias"),
+             helper.make_node("Relu", ["hb"], ["r"], name="relu"),
+             helper.make_node("MatMul", ["r", "w2"], ["y"], name="fc2")]
+    model = _graph(tmp_path, "odd.onnx", nodes, [value_info("output", ["n", 7])],
+                   [value_info("y", ["n", 5])],
+                   {"w1": rng.normal(size=(7, 9)), "b1": rng.normal(size=9),
+                    "w2": rng.normal(size=(9, 5))})
+    config = tmp_path / "engine.toml"
+    config.write_text('rows = 3\ncols = 2\nacc_depth = 4\nrequant_rounding = "half_up"\n')
+    status, report = _run(tmp_path, model, "--config", str(config),
+                          inputs=rng.normal(size=(6, 7)), build_root=build_root)
+    assert status == 0
+    _check_layers(report)
+    assert (report["engine"]["rows"], report["engine"]["requant_rounding"]) == (3, "half_up")
+    assert all(r["bits_per_weight"]["nm"] is None and r["bits_per_weight"]["csr"]
+               for r in report["layers"])
+    assert report["matches_onnxruntime"]
+
+
+def test_a_qdq_zero_point_the_rounding_cannot_follow_is_noted(tmp_path, build_root):
+    """An odd hidden output zero point rides in the bias: rounding ties to even, the output
+    stage rounds v + z where onnxruntime rounds v, and the report says so."""
+    require_simulator("icarus")
+    model = qdq_mlp(tmp_path / "zp.onnx", np.random.default_rng(9), scales=POW2_SCALES,
+                    zero_points=(0, 5), relu=False)
+    status, report = _run(tmp_path, model, inputs=np.random.default_rng(1).normal(size=(32, 64)),
+                          build_root=build_root)
+    assert status == 0
+    _check_layers(report)
+    assert len(report["notes"]) == 1 and "odd output zero point 5" in report["notes"][0]
+    assert "## Notes" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_accumulators_that_leave_int32_are_refused_before_the_rtl(tmp_path, capsys):
+    """A QDQ layer whose bias is nearly all of int32: found by the integer model before
+    anything is simulated."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = qdq_mlp(tmp_path / "big.onnx", np.random.default_rng(3), scales=POW2_SCALES)
+    model = onnx.load(str(path))
+    s_x, s_w1 = POW2_SCALES[:2]
+    for i, tensor in enumerate(model.graph.initializer):
+        if tensor.name == "b1":
+            big = np.full(numpy_helper.to_array(tensor).shape, (2 ** 31 - 256) * s_x * s_w1)
+            model.graph.initializer[i].CopyFrom(numpy_helper.from_array(
+                big.astype(np.float32), "b1"))
+    onnx.save(model, str(path))
+    status, report = _run(tmp_path, path, inputs=np.abs(np.random.default_rng(1).normal(
+        size=(8, 64))))
+    assert status == 2 and report is None
+    one_line_error(capsys, "zeroskip run:", "accumulators leave int32")

@@ -43,13 +43,23 @@ def add_arguments(parser):
                         help="build cache (default: $ZEROSKIP_BUILD_DIR or ~/.cache/zeroskip)")
 
 
+def _file_fields(args):
+    """The fields the ``--config`` file sets (it has been read once already, so it parses)."""
+    from ..config import tomllib
+
+    if args.config is None:
+        return {}
+    with open(args.config, "rb") as f:
+        return tomllib.load(f)
+
+
 def run(args):
     from ..nn.onnx_run import load_array, plan_run, run_files, run_plan
     from ..testbench.player import PlayerError
     from ..testbench.runner import SimulationFailed, SimulatorUnavailable
 
     cfg = config_from_args(args)
-    if args.cfg_requant_rounding is None:
+    if args.cfg_requant_rounding is None and "requant_rounding" not in _file_fields(args):
         # onnxruntime's QuantizeLinear rounds ties to even; so does this engine, unless asked.
         cfg = cfg.replace(requant_rounding="half_even")
     check_output_dir(args.output)
@@ -67,8 +77,10 @@ def run(args):
     try:
         summary, outputs = run_plan(plan, simulator=args.simulator, build_root=args.build_dir,
                                     progress=lambda text: print(text, file=sys.stderr))
-    except (SimulatorUnavailable, SimulationFailed, PlayerError) as e:
-        print(f"zeroskip run: {e}", file=sys.stderr)
+    except (SimulatorUnavailable, SimulationFailed, PlayerError, ValueError) as e:
+        # ValueError: what the checks before the run could not see (onnxruntime refusing
+        # the graph, say); one line, no report.
+        print(f"zeroskip run: {str(e).strip().splitlines()[0]}", file=sys.stderr)
         return EXIT_FAILED
     run_files(args.output, summary, outputs)
     cycles = summary["cycles"]

@@ -62,11 +62,14 @@ Add not fused into a Gemm: fuse them first, ``onnxruntime.quantization.quant_pre
 does), a requantisation without a GEMM, zero points as above.
 
 Rounding: onnxruntime quantises in float32 with round half to even; the engine's output
-stage rounds ``acc · multiplier / 2**shift`` half up, and ``multiplier / 2**shift`` carries
-16 significant bits of the scale. With power-of-two scales both compute the same products,
-and a hidden activation differs only at an exact tie (``acc · scale = k + 1/2`` with ``k``
-even, before the output zero point is added), where the engine is one above. With general
-scales they differ where the product lies within the scales' rounding of a half. tests/nn/test_onnx_qdq.py measures both.
+stage rounds ``acc · multiplier / 2**shift`` half up, or to even with ``requant_rounding =
+"half_even"``, and ``multiplier / 2**shift`` carries 16 significant bits of the scale. With
+power-of-two scales both compute the same products: rounding half up, a hidden activation
+differs only at an exact tie (``acc · scale = k + 1/2`` with ``k`` even, before the output
+zero point is added), where the engine is one above; rounding to even, not at all (unless an
+odd output zero point is folded into the bias, see :class:`QdqModel`). With general scales
+they differ where the product lies within the scales' rounding of a half.
+tests/nn/test_onnx_qdq.py measures both.
 
 :func:`export_qdq` writes a :class:`QuantizedNetwork` as a QDQ graph onnxruntime runs, so
 that a float model quantised by :func:`~zeroskip.nn.onnx_quant.quantize_network` can be
@@ -148,7 +151,11 @@ class QdqModel:
     dequantised weights and biases (``float_network``), and what onnxruntime does after the
     last layer's accumulators: ``output_relu``, and ``output_quant`` ``(scale, zero_point,
     dtype)`` of a final QuantizeLinear (``None`` if the model ends in float), dequantised
-    again if ``output_dequantised``."""
+    again if ``output_dequantised``; ``folded_zero_points``, per layer, the output zero point
+    (on the engine's int8) its bias carries. The output stage rounds ``v + z`` where
+    onnxruntime rounds ``v`` and adds ``z``: ties round the same way only when ``z`` is
+    even, or with ``requant_rounding = "half_up"`` (``floor(v + z + ½) = floor(v + ½) + z``,
+    which differs from onnxruntime at ties anyway)."""
     input_name: str
     input_shape: tuple
     qnet: QuantizedNetwork
@@ -156,6 +163,7 @@ class QdqModel:
     output_relu: bool
     output_quant: tuple | None
     output_dequantised: bool
+    folded_zero_points: tuple = ()   # per layer, the output zero point its bias carries
 
     flatten = OnnxNetwork.flatten
 
@@ -561,8 +569,10 @@ class _Reader:
         source, shape = self.graph_input
         out = None if last.out is None else (last.out.scale, last.out.zero_point,
                                              last.out.dtype)
+        folded = tuple(0 if spec is last else spec.out.engine_zero_point
+                       for spec in self.layers)
         return QdqModel(source, shape, qnet, OnnxNetwork(source, shape, tuple(float_layers)),
-                        last.relu is not None, out, last.dequantised)
+                        last.relu is not None, out, last.dequantised, folded)
 
     def requant(self, spec):
         """A hidden layer's ``(multipliers, shifts, relu)`` and its bias with the output
@@ -594,9 +604,14 @@ class _Reader:
         return (multipliers, shifts, spec.relu is not None and z == 0), bias
 
 
-def export_qdq(qnet, input_name, input_width, path):
+# The exported graph's input (export_qdq).
+EXPORT_INPUT = "zeroskip_input"
+
+
+def export_qdq(qnet, input_width, path):
     """Write ``qnet`` (a :class:`~zeroskip.nn.onnx_quant.QuantizedNetwork`) to ``path`` as
-    a QDQ model onnxruntime runs, input ``input_name`` of ``batch × input_width`` floats,
+    a QDQ model onnxruntime runs, input :data:`EXPORT_INPUT` of ``batch × input_width``
+    floats (a name of its own, so that no user's input name can clash with the graph's),
     output ``output``: the input ``QuantizeLinear`` (int8, the network's input scale and
     zero point; a ``Clip`` first when its inputs stop at -127 rather than -128), then per
     layer ``MatMul`` by ``DequantizeLinear`` of the int8 weights, the bias added in float
@@ -629,7 +644,7 @@ def export_qdq(qnet, input_name, input_width, path):
                                                                               np.int8))]
 
     zero = constant("zero_point", np.int8(0))
-    current, s_x = input_name, float(qnet.input_scale)
+    current, s_x = EXPORT_INPUT, float(qnet.input_scale)
     if qnet.input_min > INT8_MIN:
         low = constant("input_min", np.float32((qnet.input_min - qnet.input_zero_point) * s_x))
         nodes.append(helper.make_node("Clip", [current, low], ["input_clipped"],
@@ -671,7 +686,8 @@ def export_qdq(qnet, input_name, input_width, path):
     n = qnet.layers[-1].weight.shape[1]
     graph = helper.make_graph(
         nodes, "zeroskip_int8",
-        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", input_width])],
+        [helper.make_tensor_value_info(EXPORT_INPUT, TensorProto.FLOAT,
+                                       ["batch", input_width])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", n])],
         initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],

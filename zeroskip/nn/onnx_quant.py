@@ -106,8 +106,11 @@ def quantize_network(net, calibration, *, per_channel=False, percentile=99.99,
     output stage that rounds as ``rounding`` (``requant_rounding``)."""
     x = net.flatten(calibration).astype(np.float64)
     peak = float(np.percentile(np.abs(x), percentile)) if x.size else 0.0
-    input_scale = peak / INT8_MAX if peak > 0 else 1.0
-    a = np.clip(np.round(x / input_scale), -INT8_MAX, INT8_MAX).astype(np.int64)
+    # A float32 scale, dividing in float32: the inputs are then exactly the ones the
+    # exported graph's QuantizeLinear gives onnxruntime (export_qdq).
+    input_scale = float(np.float32(peak / INT8_MAX)) if peak > 0 else 1.0
+    unquantised = QuantizedNetwork(input_scale, (), per_channel, input_float32=True)
+    a = unquantised.quantize_input(x)
     s_x = np.full(1, input_scale)
     layers = []
     for i, layer in enumerate(net.layers):
@@ -144,7 +147,8 @@ def quantize_network(net, calibration, *, per_channel=False, percentile=99.99,
         # layer sees one input scale per row of its weights, so per-channel output scales
         # are averaged into the one the next layer's accumulators assume.
         s_x = np.full(1, float(np.mean(acc_scale * (2.0 ** shifts) / multipliers)))
-    return QuantizedNetwork(input_scale, tuple(layers), per_channel, rounding=rounding)
+    return QuantizedNetwork(input_scale, tuple(layers), per_channel, input_float32=True,
+                            rounding=rounding)
 
 
 def int8_network_forward(qnet, x):
