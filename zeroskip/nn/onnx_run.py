@@ -245,6 +245,10 @@ def plan_run(cfg, model_path, *, calibration, inputs, labels=None, prune="none",
             real = acc * qnet.layers[-1].acc_scale
             return np.maximum(real, 0.0) if net.layers[-1].relu else real
     else:
+        if spec is not None:
+            raise ValueError("--prune applies to float models; this model is already "
+                             "quantised (QDQ): prune it before quantising, or pass --prune "
+                             "none")
         # The model's own scales and zero points, requantised as this engine rounds; its
         # integer model run once here, so that an accumulator leaving int32 is found before
         # the RTL runs.
@@ -258,10 +262,6 @@ def plan_run(cfg, model_path, *, calibration, inputs, labels=None, prune="none",
                 f"layer {odd[0][0]!r} carries the odd output zero point {odd[0][1]} in its "
                 f"bias: rounding ties to even, the output stage rounds v + {odd[0][1]} where "
                 f"onnxruntime rounds v, so ties differ by one (half_up halves that)")
-        if spec is not None:
-            raise ValueError("--prune applies to float models; this model is already "
-                             "quantised (QDQ): prune it before quantising, or pass --prune "
-                             "none")
         if model.float_network is not None:
             float_out = model.float_network.forward(x)
 
