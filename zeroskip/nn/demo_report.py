@@ -2,6 +2,7 @@
 dict :func:`zeroskip.nn.demo.run_demo` measures (nothing here computes a figure of its own)."""
 
 from ..figures import new_figure, png_bytes
+from .markdown import markdown_table as _table
 
 __all__ = ["demo_markdown", "demo_pngs", "print_summary"]
 
@@ -22,12 +23,6 @@ def _pct(x):
 
 def _num(x):
     return "–" if x is None else f"{x:,}"
-
-
-def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def accuracy_table(summary):
