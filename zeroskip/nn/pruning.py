@@ -15,7 +15,7 @@ from ..models.codecs import check_nm, prune_nm, prune_unstructured
 
 __all__ = ["PRUNING_VARIANTS", "NM_VARIANTS", "UNSTRUCTURED_VARIANTS", "PRUNE_SCORES",
            "pruning_masks", "prune_scores", "prune_layer", "layer_error", "check_layers_nm",
-           "parse_prune", "prune_by_spec"]
+           "parse_prune", "prune_by_spec", "cosine"]
 
 # How a weight's importance is scored: |W| alone, or |W| times the L2 norm of its input
 # feature over calibration activations (Wanda, Sun et al. 2023), which keeps the weights
@@ -48,9 +48,7 @@ def prune_layer(w, variant, *, score="magnitude", calibration=None):
     """``w`` with the weights ``variant`` (one of :data:`PRUNING_VARIANTS`) drops set to 0,
     ranked by :func:`prune_scores`. N:M patterns run along K in every column, as the engine
     skips them."""
-    w = np.asarray(w, dtype=np.float64)
-    mask = pruning_masks([prune_scores(w, score, calibration)], variant)[0]
-    return np.where(mask, w, 0.0)
+    return prune_by_spec(w, _variant_spec(variant), score=score, calibration=calibration)
 
 
 def layer_error(calibration, w, pruned):
@@ -60,10 +58,15 @@ def layer_error(calibration, w, pruned):
     x = np.asarray(calibration, dtype=np.float64)
     y, yp = x @ np.asarray(w, dtype=np.float64), x @ np.asarray(pruned, dtype=np.float64)
     norm = np.linalg.norm(y)
-    cosine = float(np.dot(y.ravel(), yp.ravel()) / (norm * np.linalg.norm(yp))) \
-        if norm and np.linalg.norm(yp) else 0.0
     return {"relative_error": float(np.linalg.norm(y - yp) / norm) if norm else 0.0,
-            "cosine": cosine}
+            "cosine": cosine(y, yp)}
+
+
+def cosine(a, b):
+    """Cosine similarity of ``a`` and ``b`` flattened (0 if either is all zeros)."""
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norm) if norm else 0.0
 
 
 def check_layers_nm(layers, pattern):
@@ -99,12 +102,20 @@ def pruning_masks(weights, variant):
     ValueError
         If ``variant`` is unknown.
     """
+    spec = _variant_spec(variant)
+    return [_keep(w, spec) for w in weights]
+
+
+def _variant_spec(variant):
+    """The :func:`parse_prune` spec of a named variant (:data:`PRUNING_VARIANTS`)."""
     if variant not in PRUNING_VARIANTS:
         raise ValueError(f"pruning variant must be one of {', '.join(PRUNING_VARIANTS)}, "
                          f"not {variant!r}")
-    spec = None if variant == "dense" else ("nm", NM_VARIANTS[variant]) \
-        if variant in NM_VARIANTS else ("unstructured", UNSTRUCTURED_VARIANTS[variant])
-    return [_keep(w, spec) for w in weights]
+    if variant == "dense":
+        return None
+    if variant in NM_VARIANTS:
+        return ("nm", NM_VARIANTS[variant])
+    return ("unstructured", UNSTRUCTURED_VARIANTS[variant])
 
 
 def _keep(scores, spec):
