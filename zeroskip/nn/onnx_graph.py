@@ -29,11 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OnnxImportError", "DenseLayer", "OnnxNetwork", "load_onnx", "IMPORTED_OPS"]
+__all__ = ["OnnxImportError", "DenseLayer", "OnnxNetwork", "load_onnx", "IMPORTED_OPS",
+           "QDQ_FORMS", "read_model", "graph_constants", "graph_input", "flattened_shape",
+           "node_attributes", "bias_vector"]
 
 IMPORTED_OPS = ("MatMul", "Gemm", "Add", "Relu", "Flatten", "Reshape")
 # The int8 forms #17 names, which zeroskip.nn.onnx_qdq reads instead.
-_QDQ_OPS = ("QuantizeLinear", "DequantizeLinear", "MatMulInteger", "QLinearMatMul")
+QDQ_FORMS = ("QuantizeLinear", "DequantizeLinear", "MatMulInteger", "QLinearMatMul")
 _FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64"}   # onnx.TensorProto codes
 
 
@@ -82,17 +84,25 @@ class OnnxNetwork:
 
     def forward(self, x):
         """The float reference: every layer in float64 NumPy."""
+        return self.trace(x)[-1]
+
+    def trace(self, x):
+        """Each layer's float input on ``x``, then the output (``len(layers) + 1`` arrays)."""
         h = self.flatten(x).astype(np.float64)
+        out = [h]
         for layer in self.layers:
             h = h @ layer.weight
             if layer.bias is not None:
                 h = h + layer.bias
             if layer.relu:
                 h = np.maximum(h, 0.0)
-        return h
+            out.append(h)
+        return out
 
 
-def _read(path):
+def read_model(path):
+    """The checked ``onnx`` model at ``path``; :class:`OnnxImportError` in one line for a
+    missing, unreadable, truncated or invalid file."""
     import onnx
 
     try:
@@ -117,13 +127,13 @@ def load_onnx(path, *, input_shape=None):
     """The :class:`OnnxNetwork` of the model at ``path``. ``input_shape`` (the shape of the
     inputs to run) resolves symbolic dimensions other than the batch. Raises
     :class:`OnnxImportError`."""
-    graph = _read(path).graph
-    constants = _constants(graph)
-    source, shape = _graph_input(graph, constants, input_shape)
+    graph = read_model(path).graph
+    constants = graph_constants(graph)
+    source, shape = graph_input(graph, constants, input_shape)
     return _walk(graph, constants, source, shape)
 
 
-def _constants(graph):
+def graph_constants(graph):
     """The graph's initializers and ``Constant`` outputs, by name, as NumPy arrays."""
     from onnx import numpy_helper
 
@@ -134,7 +144,7 @@ def _constants(graph):
     return constants
 
 
-def _graph_input(graph, constants, input_shape):
+def graph_input(graph, constants, input_shape):
     """The name and shape of the graph's one float input, its symbolic dimensions other
     than the batch resolved by ``input_shape``; checks one input and one output."""
     inputs = [i for i in graph.input if i.name not in constants]
@@ -173,7 +183,8 @@ def _const(constants, node, index, what):
     return np.asarray(constants[name], dtype=np.float64)
 
 
-def _attrs(node):
+def node_attributes(node):
+    """A node's attributes as ``{name: value}``."""
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -186,7 +197,7 @@ def _walk(graph, constants, source, shape):
         op, where = node.op_type, f"node {node.name!r}"
         if op == "Constant":
             continue
-        if op in _QDQ_OPS:
+        if op in QDQ_FORMS:
             raise OnnxImportError(f"unsupported op {op} ({where}) in a float model: "
                                   f"zeroskip.nn.onnx_qdq.load_qdq reads the int8 QDQ forms "
                                   f"(load_model picks the reader)")
@@ -199,7 +210,7 @@ def _walk(graph, constants, source, shape):
                                   f"not the chain's tensor {current!r}: zeroskip runs a chain "
                                   f"of layers from the input to the output")
         if op in ("Flatten", "Reshape"):
-            features = _flattened(node, where, constants, features)
+            features = flattened_shape(node, where, constants, features)
             open_layer = None
         elif op in ("MatMul", "Gemm"):
             if len(features) != 2:
@@ -212,7 +223,7 @@ def _walk(graph, constants, source, shape):
             w = _const(constants, node, 1, "weights")
             bias = None
             if op == "Gemm":
-                attrs = _attrs(node)
+                attrs = node_attributes(node)
                 if attrs.get("transA", 0):
                     raise OnnxImportError(f"Gemm {where} with transA=1 transposes the "
                                           f"activations, which the engine cannot map")
@@ -225,7 +236,7 @@ def _walk(graph, constants, source, shape):
                 raise OnnxImportError(f"{op} {where}: weights of shape {w.shape} do not take "
                                       f"{features[1]} features")
             if bias is not None:
-                bias = _bias(bias, w.shape[1], where, op)
+                bias = bias_vector(bias, w.shape[1], where, op)
             open_layer = DenseLayer(node.name or f"layer{len(layers)}", w, bias, False)
             layers.append(open_layer)
             features = (features[0], w.shape[1])
@@ -233,8 +244,8 @@ def _walk(graph, constants, source, shape):
             if open_layer is None or open_layer.relu:
                 raise OnnxImportError(f"Add {where} is not a bias of a MatMul or Gemm "
                                       f"(it must follow one, before its Relu)")
-            bias = _bias(_const(constants, node, 1 if node.input[0] == current else 0, "bias"),
-                         open_layer.n, where, op)
+            value = _const(constants, node, 1 if node.input[0] == current else 0, "bias")
+            bias = bias_vector(value, open_layer.n, where, op)
             if open_layer.bias is not None:
                 bias = bias + open_layer.bias
             open_layer = layers[-1] = DenseLayer(open_layer.name, open_layer.weight, bias,
@@ -253,11 +264,11 @@ def _walk(graph, constants, source, shape):
     return OnnxNetwork(source, shape, tuple(layers))
 
 
-def _flattened(node, where, constants, features):
+def flattened_shape(node, where, constants, features):
     """The shape after a Flatten or Reshape ``node`` of a tensor of shape ``features``,
     which must be batch × features."""
     if node.op_type == "Flatten":
-        axis = _attrs(node).get("axis", 1)
+        axis = node_attributes(node).get("axis", 1)
         if axis != 1:
             raise OnnxImportError(f"Flatten {where} with axis {axis}: only axis 1 "
                                   f"(batch × features) maps to a GEMM")
@@ -270,7 +281,9 @@ def _flattened(node, where, constants, features):
     return (features[0], int(np.prod(features[1:])))
 
 
-def _bias(value, n, where, op):
+def bias_vector(value, n, where, op):
+    """A bias for ``n`` outputs from ``value`` (one value, ``n`` or ``1×n``); the refusal
+    names ``op`` and ``where``."""
     value = np.asarray(value, dtype=np.float64)
     if value.size == 1:
         return np.full(n, float(value.reshape(-1)[0]))

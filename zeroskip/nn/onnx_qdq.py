@@ -81,8 +81,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models.requant import quantize_multiplier
-from .onnx_graph import (_QDQ_OPS, DenseLayer, OnnxImportError, OnnxNetwork, _attrs, _bias,
-                         _constants, _flattened, _graph_input, _read, load_onnx)
+from .onnx_graph import (QDQ_FORMS, DenseLayer, OnnxImportError, OnnxNetwork, bias_vector,
+                         flattened_shape, graph_constants, graph_input, load_onnx,
+                         node_attributes, read_model)
 from .onnx_quant import QuantLayer, QuantizedNetwork, int8_network_forward
 from .quantize import INT8_MIN, INT32_MAX, INT32_MIN, MAX_SHIFT, MULT_WIDTH
 
@@ -90,7 +91,7 @@ __all__ = ["QdqModel", "load_qdq", "load_model", "export_qdq", "onnxruntime_outp
            "QDQ_OPS", "IMPORTED_QDQ_OPS"]
 
 # A graph holding any of these is an int8 model (load_model's choice).
-QDQ_OPS = _QDQ_OPS + ("DynamicQuantizeLinear",)
+QDQ_OPS = QDQ_FORMS + ("DynamicQuantizeLinear",)
 IMPORTED_QDQ_OPS = ("QuantizeLinear", "DequantizeLinear", "MatMul", "Gemm", "Add", "Relu",
                     "MatMulInteger", "Cast", "Mul", "QLinearMatMul", "Flatten", "Reshape")
 # The engine's signed int8 value of an ONNX 8-bit integer is the integer minus this.
@@ -193,16 +194,16 @@ class QdqModel:
 def load_qdq(path, *, input_shape=None):
     """The :class:`QdqModel` of the int8 model at ``path``. ``input_shape`` resolves
     symbolic dimensions other than the batch. Raises :class:`OnnxImportError`."""
-    graph = _read(path).graph
-    constants = _constants(graph)
-    source, shape = _graph_input(graph, constants, input_shape)
+    graph = read_model(path).graph
+    constants = graph_constants(graph)
+    source, shape = graph_input(graph, constants, input_shape)
     return _Reader(graph, constants).read(source, shape)
 
 
 def load_model(path, *, input_shape=None):
     """``("qdq", QdqModel)`` if the model at ``path`` holds any of :data:`QDQ_OPS`, else
     ``("float", OnnxNetwork)``."""
-    graph = _read(path).graph
+    graph = read_model(path).graph
     if any(node.op_type in QDQ_OPS for node in graph.node):
         return "qdq", load_qdq(path, input_shape=input_shape)
     return "float", load_onnx(path, input_shape=input_shape)
@@ -336,7 +337,7 @@ class _Reader:
             self.refuse(node, f": its weights {name!r} are a float constant; in an int8 model "
                               f"they must be int8 initializers behind a DequantizeLinear")
         dq = self.qconsts[name]
-        attrs = _attrs(dq)
+        attrs = node_attributes(dq)
         if attrs.get("block_size", 0):
             self.refuse(dq, ": blockwise weight scales; zeroskip takes one weight scale per "
                             "tensor or per output column")
@@ -376,9 +377,9 @@ class _Reader:
                          scale.reshape(-1), (n,)), layer.acc_scale, rtol=1e-6, atol=0.0))
         else:
             value, exact = self.const(node, list(node.input).index(name), "bias") * factor, False
-        value = _bias(value, n, f"node {node.name!r}", node.op_type)
+        value = bias_vector(value, n, f"node {node.name!r}", node.op_type)
         # An int32 bias at the accumulators' scale is what the engine adds, exactly.
-        steps = _bias(q, n, f"node {node.name!r}", node.op_type) if exact else \
+        steps = bias_vector(q, n, f"node {node.name!r}", node.op_type) if exact else \
             np.round(value / layer.acc_scale)
         layer.bias = layer.bias + steps.astype(np.int64)
         layer.real_bias = layer.real_bias + value
@@ -388,7 +389,7 @@ class _Reader:
     def _flatten(self, node):
         if self.kind in ("acc", "i32", "i32f"):
             self.wrong_kind(node)
-        self.features = _flattened(node, f"node {node.name!r}", self.constants, self.features)
+        self.features = flattened_shape(node, f"node {node.name!r}", self.constants, self.features)
 
     _reshape = _flatten
 
@@ -437,7 +438,7 @@ class _Reader:
 
     def _gemm(self, node):
         self.need_dequantised(node)
-        attrs = _attrs(node)
+        attrs = node_attributes(node)
         if attrs.get("transA", 0):
             self.refuse(node, " with transA=1 transposes the activations, which the engine "
                               "cannot map")
@@ -507,7 +508,7 @@ class _Reader:
     def _cast(self, node):
         if self.kind != "i32":
             self.wrong_kind(node)
-        to = _attrs(node).get("to")
+        to = node_attributes(node).get("to")
         if to != _FLOAT:
             from onnx import TensorProto
 
@@ -666,8 +667,8 @@ def export_qdq(qnet, input_width, path):
                   helper.make_node("MatMul", [current, f"{p}_weight"], [f"{p}_matmul"],
                                    name=f"{p}_matmul"),
                   helper.make_node("Add", [f"{p}_matmul", constant(
-                      f"{p}_bias", (layer.bias * layer.acc_scale).astype(np.float32))],
-                      ["output" if layer.requant is None else f"{p}_acc"], name=f"{p}_bias")]
+                      f"{p}bias_vector", (layer.bias * layer.acc_scale).astype(np.float32))],
+                      ["output" if layer.requant is None else f"{p}_acc"], name=f"{p}bias_vector")]
         if layer.requant is None:
             break
         multipliers, shifts, relu = layer.requant

@@ -27,10 +27,12 @@ import numpy as np
 
 from ..figures import new_figure, png_bytes
 from ..files import write_files_atomically
+from .markdown import markdown_table
 from .onnx_graph import OnnxImportError
 from .onnx_quant import (int8_network_forward, layer_accumulators, quantize_network,
                          requantize_columns)
-from .pruning import PRUNE_SCORES, check_layers_nm, layer_error, parse_prune, prune_by_spec
+from .pruning import (PRUNE_SCORES, check_layers_nm, cosine, layer_error, parse_prune,
+                      prune_by_spec)
 
 __all__ = ["RunPlan", "plan_run", "run_plan", "run_markdown", "run_files", "load_array",
            "SWEEP_VARIANTS"]
@@ -99,7 +101,6 @@ class RunPlan:
     float_out: np.ndarray | None  # the float model's outputs (None: no float reference)
     labels: np.ndarray | None
     prune: str
-    prune_spec: object            # parse_prune(prune)
     prune_score: str
     pruning: list                 # per layer: {"name", "relative_error", "cosine"} or None
     quantisation: dict            # per tensor against per channel (float models)
@@ -110,22 +111,15 @@ class RunPlan:
     output_step: object           # the real value of one step of the model's last integers
     notes: list                   # what limits the comparison with onnxruntime
 
-
-def _float_activations(net, x):
-    """Each layer's float input on ``x`` (batch × input width)."""
-    h, inputs = x, []
-    for layer in net.layers:
-        inputs.append(h)
-        h = h @ layer.weight + (0.0 if layer.bias is None else layer.bias)
-        if layer.relu:
-            h = np.maximum(h, 0.0)
-    return inputs
+    @property
+    def prune_spec(self):
+        return parse_prune(self.prune)
 
 
 def _prune_network(net, spec, score, calibration):
     """``net`` with each layer pruned to ``spec`` (scored on the float network's own
     activations over ``calibration``), and each layer's pruning error there."""
-    inputs = _float_activations(net, calibration)
+    inputs = net.trace(calibration)[:-1]
     layers, errors = [], []
     for layer, h in zip(net.layers, inputs):
         pruned = prune_by_spec(layer.weight, spec, score=score, calibration=h)
@@ -140,12 +134,6 @@ def _top1(out):
 
 def _agreement(a, b):
     return float(np.mean(_top1(a) == _top1(b))) if len(a) else 1.0
-
-
-def _cosine(a, b):
-    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
-    norm = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a @ b / norm) if norm else 0.0
 
 
 def _model_cycles(cfg, qnet, m):
@@ -166,7 +154,7 @@ def _sweep(cfg, net, spec_score, calibration, x, float_out, labels):
         qnet = quantize_network(pruned, calibration, rounding=cfg.requant_rounding)
         real, _ = int8_network_forward(qnet, x)
         entry = {"variant": variant, "agreement_float": _agreement(real, float_out),
-                 "cosine_float": _cosine(real, float_out),
+                 "cosine_float": cosine(real, float_out),
                  "accuracy": None if labels is None else float(np.mean(_top1(real) == labels))}
         try:
             engine = cfg.replace(sparsity=variant, weight_format="dense")
@@ -233,7 +221,7 @@ def plan_run(cfg, model_path, *, calibration, inputs, labels=None, prune="none",
         for name, q in (("per_tensor", qnet), ("per_channel", per_channel)):
             real, _ = int8_network_forward(q, x)
             quantisation[name] = {"agreement_float": _agreement(real, float_out),
-                                  "cosine_float": _cosine(real, float_out)}
+                                  "cosine_float": cosine(real, float_out)}
         sweep = _sweep(cfg, net, prune_score, calib, x, float_out, labels)
 
         def ort_model(folder):
@@ -284,7 +272,7 @@ def plan_run(cfg, model_path, *, calibration, inputs, labels=None, prune="none",
     step = qnet.layers[-1].acc_scale
     if kind == "qdq" and model.output_quant is not None:
         step = model.output_quant[0] if model.output_dequantised else 1.0
-    return RunPlan(cfg, Path(model_path), kind, qnet, x, x_q, float_out, labels, prune, spec,
+    return RunPlan(cfg, Path(model_path), kind, qnet, x, x_q, float_out, labels, prune,
                    prune_score, pruning, quantisation, sweep, ort_model, outputs,
                    kind == "float" and model.layers[-1].relu, step, notes)
 
@@ -393,7 +381,7 @@ def run_plan(plan, *, simulator="verilator", build_root=None, progress=None):
         real = plan.outputs(out)
         if plan.float_out is not None:
             summary["agreement_float"] = _agreement(real, plan.float_out)
-            summary["cosine_float"] = _cosine(real, plan.float_out)
+            summary["cosine_float"] = cosine(real, plan.float_out)
         if plan.labels is not None:
             summary["accuracy"] = float(np.mean(_top1(real) == plan.labels))
             if plan.float_out is not None:
@@ -413,9 +401,7 @@ def _fmt(x, digits=4):
 
 
 def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown_table(header, rows, cell=_fmt)
 
 
 def run_markdown(summary):
