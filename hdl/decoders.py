@@ -33,19 +33,43 @@ enable : In(1)
     Words are taken only while set (the engine enables its decoder while a command runs).
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
+import math
+from typing import NamedTuple
+
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, signed
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..wire_fields import decoder_buffer_bits, field_widths, max_need_bits, word_width
 from .layouts import compressed_word_layout, weight_row_layout
 
-__all__ = ["WeightDecoder", "BitmaskDecoder", "NMDecoder", "CSRDecoder", "RLEDecoder",
-           "weight_decoder"]
+__all__ = ["WeightDecoder", "RowLength", "BitmaskDecoder", "NMDecoder", "CSRDecoder",
+           "RLEDecoder", "weight_decoder"]
 
 
 def _popcount(bits):
     return sum((bits[i] for i in range(len(bits))), Const(0, range(len(bits) + 1)))
+
+
+def _power_of_two_factor(n):
+    return n & -n
+
+
+def _choose(select, values):
+    """``values[select]`` as a chain of multiplexers (the last value when out of range)."""
+    chosen = values[-1]
+    for i, value in enumerate(values[:-1]):
+        chosen = Mux(select == i, value, chosen)
+    return chosen
+
+
+class RowLength(NamedTuple):
+    """The bits a row uses: ``base + select * unit``, with ``select`` at most ``most`` (a
+    larger ``select`` is taken as ``most``)."""
+    select: object
+    base: int
+    unit: int
+    most: int
 
 
 class WeightDecoder(wiring.Component):
@@ -76,8 +100,10 @@ class WeightDecoder(wiring.Component):
         return decoder_buffer_bits(self._cfg)
 
     def parse(self, m, window, level, advance):
-        """Return ``(ok, consume, lanes)`` for the bits ``window`` of which ``level`` are valid.
-        ``advance`` is high in cycles the row is emitted (for parser state)."""
+        """Return ``(ok, length, lanes)`` for the bits ``window`` of which ``level`` are
+        valid: whether they hold a complete row (``None``: once ``level`` covers the bits it
+        uses), the bits it uses (a :class:`RowLength`), and its lanes. ``advance`` is high in
+        cycles the row is emitted (for parser state)."""
         raise NotImplementedError
 
     def elaborate(self, platform):
@@ -88,7 +114,27 @@ class WeightDecoder(wiring.Component):
         level = Signal(range(size + 1))
         last_seen = Signal()
         advance = Signal()
-        ok, consume, lanes = self.parse(m, buffer[:self.window], level, advance)
+        ok, length, lanes = self.parse(m, buffer[:self.window], level, advance)
+        # A row has one of a few lengths, so shifting it out is a small multiplexer, not a
+        # barrel shifter, and whether the buffer holds it is one comparison with a constant
+        # per length. (Multiplying ``select`` by ``unit`` instead, Yosys maps the product to a
+        # DSP block in the buffer's loop.) Mux chains rather than a Switch: Icarus never
+        # evaluates a Verilog `always @*` whose inputs keep their initial values.
+        lengths = [length.base + i * length.unit for i in range(length.most + 1)]
+        # The level counts granules: the largest power of two that divides the word and every
+        # length. Its low bits are then constant, and the word lands in one of few positions.
+        grain = _power_of_two_factor(math.gcd(word, *lengths))
+        held = Signal(range(size // grain + 1))
+        m.d.comb += level.eq(Cat(Const(0, grain.bit_length() - 1), held))
+        incoming = Signal()
+        appended = Signal(size)
+        consumed = Signal(size)
+        with m.Switch(length.select):
+            for i, bits in enumerate(lengths):
+                with m.Case(i) if i < length.most else m.Default():
+                    m.d.comb += consumed.eq(appended >> bits)
+        if ok is None:
+            ok = _choose(length.select, [held >= bits // grain for bits in lengths])
 
         # Decoded rows queue in a FIFO of R rows (distributed RAM on FPGAs): the decoder can run
         # a whole fold ahead while the array waits, so only average throughput matters.
@@ -106,24 +152,34 @@ class WeightDecoder(wiring.Component):
             row_fifo.r_en.eq(self.rows.ready),
         ]
 
-        kept = Signal(size)
-        kept_level = Signal(range(size + 1))
+        # Why this order (timing): the word is appended at the registered level, above the
+        # bits the buffer holds, and the row's bits are shifted out of the result. Appending
+        # after the shift would put a subtraction and a second barrel shifter behind the
+        # parser in the buffer's loop. The two orders give the same buffer: a row is only
+        # emitted when the buffer already holds all of its bits.
         m.d.comb += [
-            kept.eq(Mux(advance, buffer >> consume, buffer)),
-            kept_level.eq(level - Mux(advance, consume, 0)),
-            self.words.ready.eq(self.enable & ~last_seen & (level <= size - word)),
+            self.words.ready.eq(self.enable & ~last_seen & (held <= (size - word) // grain)),
+            incoming.eq(self.words.valid & self.words.ready),
         ]
-        with m.If(self.words.valid & self.words.ready):
-            # Bits above the level are always zero, so OR-ing the word in appends it.
+        # The level's next value is chosen among constants added to it (computed while the
+        # row is parsed), not summed after the parse.
+        step = word // grain
+        after = [held - bits // grain for bits in lengths]
+        # An If, not a Mux: a Verilog simulator then ignores a `valid` the testbench has not
+        # driven yet (X) instead of spreading it into the buffer.
+        with m.If(incoming):
+            m.d.comb += appended.eq(buffer | (self.words.payload.data << level)[:size])
             m.d.sync += [
-                buffer.eq(kept | (self.words.payload.data << kept_level)[:size]),
-                level.eq(kept_level + word),
+                held.eq(Mux(advance, _choose(length.select, [a + step for a in after]),
+                            held + step)),
                 last_seen.eq(self.words.payload.last),
             ]
         with m.Else():
-            m.d.sync += [buffer.eq(kept), level.eq(kept_level)]
+            m.d.comb += appended.eq(buffer)
+            m.d.sync += held.eq(Mux(advance, _choose(length.select, after), held))
+        m.d.sync += buffer.eq(Mux(advance, consumed, appended))
         with m.If(self.restart):
-            m.d.sync += [buffer.eq(0), level.eq(0), last_seen.eq(0)]
+            m.d.sync += [buffer.eq(0), held.eq(0), last_seen.eq(0)]
         return m
 
 
@@ -137,13 +193,7 @@ class BitmaskDecoder(WeightDecoder):
         for lane in range(c):
             before = _popcount(mask[:lane]) if lane else Const(0, 1)
             lanes.append(Mux(mask[lane], values.word_select(before, wb), 0))
-        length = Signal(range(self.window + 1))
-        ok = Signal()
-        m.d.comb += [
-            length.eq(c + _popcount(mask) * wb),
-            ok.eq((level >= c) & (level >= length)),
-        ]
-        return ok, length, lanes
+        return None, RowLength(_popcount(mask), c, wb, c), lanes
 
 
 class CSRDecoder(WeightDecoder):
@@ -161,13 +211,8 @@ class CSRDecoder(WeightDecoder):
             for i, (index, v) in enumerate(pairs):
                 value = Mux((i < count) & (index == lane), v, value)
             lanes.append(value)
-        length = Signal(range(self.window + 1))
-        ok = Signal()
-        m.d.comb += [
-            length.eq(cw + count * (lw + wb)),
-            ok.eq((level >= cw) & (level >= length)),
-        ]
-        return ok, length, lanes
+        # A count above C (a malformed stream, which the wire model refuses) is taken as C.
+        return None, RowLength(count, cw, lw + wb, c), lanes
 
 
 class NMDecoder(WeightDecoder):
@@ -200,54 +245,82 @@ class NMDecoder(WeightDecoder):
                     value = Mux(index == phase, v, value)
             lanes.append(value)
         record = self.window
-        return level >= record, Mux(phase == emitted - 1, record, 0), lanes
+        return level >= record, RowLength(phase == emitted - 1, 0, record, 1), lanes
 
 
 class RLEDecoder(WeightDecoder):
     """Run-length entries read C at a time: the entries ending inside the current row are placed
-    and consumed; a run crossing rows is carried as a negative start offset."""
+    and consumed; a run crossing rows is carried into the next row.
+
+    Entry i of the window (runs ``run_0 .. run_i`` before it, ``Q_i`` their sum) ends on lane
+    ``c - G_i`` with ``G_i = room - i - Q_i``, where ``room`` (a register, ``c`` at the start)
+    is ``c`` plus the zeros already placed of a run that began in an earlier row. So every
+    decision is a comparison of one ``G_i`` with a constant: the entry is in this row when
+    ``G_i >= 1``, closes it when ``G_i == 1``, and the next row's ``room`` is
+    ``G_{t-1} + c - 1`` after ``t`` entries (``room + c`` after none). Why this form (timing):
+    the ``Q_i`` are a prefix sum of the window alone (a tree, log C adders deep), the
+    decisions compare them with values of ``room`` alone, and only one subtraction of them
+    and a multiplexer lie between ``room`` and itself. Ends counted from the row start, as
+    a first version did, put C adders in series in that loop (32 MHz on ECP5, 4×4)."""
 
     def parse(self, m, window, level, advance):
         cfg = self._cfg
         c, wb, rw = cfg.cols, cfg.weight_width, self._fields["run"]
         entry = rw + wb
-        span = signed(rw + (c + 1).bit_length() + 3)
-        # Where the next unconsumed entry's zeros start, relative to the current row.
-        start = Signal(span, name="start")
-        ends, consumed, values = [], [], []
-        covered = start - 1
-        for i in range(c):
-            run = window[i * entry:i * entry + rw]
-            end = Signal(span, name=f"end_{i}")
-            m.d.comb += end.eq(covered + run + 1)
-            covered = end
-            ends.append(end)
-            values.append(window[i * entry + rw:(i + 1) * entry])
-            consumed.append(Signal(name=f"consumed_{i}"))
-            m.d.comb += consumed[i].eq((level >= (i + 1) * entry) & (end < c))
+        runs = [window[i * entry:i * entry + rw] for i in range(c)]
+        values = [window[i * entry + rw:(i + 1) * entry] for i in range(c)]
+        most_room = c + 2 ** rw - 1
+        room = Signal(range(most_room + 1), init=c, name="room")
+        span = signed(max(most_room, c * (2 ** rw - 1)).bit_length() + 2)
+        # Every decision compares a prefix sum Q_i with ``room - k`` for a constant k (taken
+        # from room alone, ready before the sums are): ``G_i >= 1`` is ``Q_i < room - i``,
+        # ``G_i == 1`` is ``Q_i == room - i - 1``, and the entry ends on lane ``lane`` when
+        # ``Q_i == room - (i + c - lane)``. Only the next room subtracts a sum.
+        sums = _prefix_sums(runs)
+        marks = [Signal(span, name=f"room_less_{k}") for k in range(2 * c)]
+        m.d.comb += [mark.eq(room - k) for k, mark in enumerate(marks)]
+        present = [level >= (i + 1) * entry for i in range(c)]
+        # consumed is a thermometer code: the G_i fall strictly with i, as does present.
+        consumed = [Signal(name=f"consumed_{i}") for i in range(c)]
+        m.d.comb += [consumed[i].eq(present[i] & (q < marks[i])) for i, q in enumerate(sums)]
         closed = []
-        for i in range(c):
+        for i, q in enumerate(sums):
             # Row complete: an entry ends on the last lane, or the first entry past the row is
             # visible.
-            closed.append(consumed[i] & (ends[i] == c - 1))
-            past = (level >= (i + 1) * entry) & (ends[i] >= c)
+            closed.append(consumed[i] & (q == marks[i + 1]))
+            past = present[i] & (q >= marks[i])
             closed.append(past if i == 0 else past & consumed[i - 1])
         ok = Signal()
-        taken = _popcount(Cat(consumed))
-        m.d.comb += ok.eq(Cat(closed).any())
+        taken = Signal(range(c + 1))
+        m.d.comb += [ok.eq(Cat(closed).any()), taken.eq(_popcount(Cat(consumed)))]
         lanes = []
         for lane in range(c):
-            value = Const(0, wb)
-            for i in range(c):
-                value = Mux(consumed[i] & (ends[i] == lane), values[i], value)
-            lanes.append(value)
-        advanced = sum((Mux(consumed[i], window[i * entry:i * entry + rw] + 1, 0)
-                        for i in range(c)), Const(0, unsigned(1)))
+            # At most one entry ends on a lane (the ends rise strictly), so an OR selects it.
+            hits = [Mux(consumed[i] & (q == marks[i + c - lane]), values[i], 0)
+                    for i, q in enumerate(sums)]
+            lanes.append(_or_tree(hits))
+        carries = [room + (c - 1 - i) - q for i, q in enumerate(sums)]
         with m.If(self.restart):
-            m.d.sync += start.eq(0)
+            m.d.sync += room.eq(c)
         with m.Elif(advance):
-            m.d.sync += start.eq(start + advanced - c)
-        return ok, taken * entry, lanes
+            m.d.sync += room.eq(_choose(taken, [room + c] + carries))
+        return ok, RowLength(taken, 0, entry, c), lanes
+
+
+def _prefix_sums(terms):
+    """Every prefix sum of ``terms`` in a tree (Sklansky): log2(len) adders deep."""
+    if len(terms) == 1:
+        return list(terms)
+    half = len(terms) // 2
+    low, high = _prefix_sums(terms[:half]), _prefix_sums(terms[half:])
+    return low + [low[-1] + q for q in high]
+
+
+def _or_tree(values):
+    while len(values) > 1:
+        values = [values[i] | values[i + 1] if i + 1 < len(values) else values[i]
+                  for i in range(0, len(values), 2)]
+    return values[0]
 
 
 _DECODERS = {"bitmask": BitmaskDecoder, "nm": NMDecoder, "csr": CSRDecoder,
