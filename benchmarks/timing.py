@@ -17,6 +17,7 @@ from pathlib import Path
 
 from zeroskip import ZeroskipConfig
 from zeroskip.synth import synthesize
+from zeroskip.synth.cells import cells_by_block
 
 RESULTS = Path(__file__).parent / "results" / "timing"
 
@@ -60,11 +61,26 @@ def run_case(name, seeds, workdir):
         "critical_path": timing.get("critical_path"),
         "seconds": round(time.monotonic() - started, 1),
         "tools": report["tools"],
+        "luts_by_block": _luts_by_block(workdir / name, target),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name.replace(':', '_')}.json").write_text(
         json.dumps(row, indent=2, sort_keys=True) + "\n")
     return row
+
+
+def _luts_by_block(workdir, target):
+    """The engine's LUTs in the placed netlist by the block their names put them in (ECP5
+    runs write the netlist; the out-of-context wrapper keeps the engine as one module, its
+    ``engine`` cell); ``None`` without a netlist."""
+    path = workdir / "netlist.json"
+    if target != "ecp5" or not path.exists():
+        return None
+    netlist = json.loads(path.read_text())
+    top = next(name for name, module in netlist["modules"].items()
+               if int(module.get("attributes", {}).get("top", "0"), 2))
+    engine = netlist["modules"][top]["cells"]["engine"]["type"]
+    return cells_by_block(netlist, engine, ("LUT4",))
 
 
 def load_rows():
@@ -102,6 +118,15 @@ def print_table(rows):
         if gated in rows and ungated in rows:
             a, b = rows[gated]["luts"], rows[ungated]["luts"]
             print(f"gating, {gated}: {a} against {b} LUTs ungated ({100 * (a - b) / b:+.1f}%)")
+            blocks_a = rows[gated].get("luts_by_block")
+            blocks_b = rows[ungated].get("luts_by_block")
+            if blocks_a and blocks_b:
+                # Where the difference lies: blocks whose RTL gating does not change (the
+                # accumulator, the output stage) differ only by what a flattened synthesis
+                # does with its neighbours.
+                deltas = {k: blocks_a.get(k, 0) - blocks_b.get(k, 0)
+                          for k in sorted(set(blocks_a) | set(blocks_b))}
+                print("  by block: " + ", ".join(f"{k} {d:+d}" for k, d in deltas.items() if d))
     if "xc7-pe" in rows:
         extra = f", ungated {rows['xc7-pe-ungated']['pe_luts']}" \
             if "xc7-pe-ungated" in rows else ""

@@ -4,7 +4,8 @@
 from collections import Counter
 from fnmatch import fnmatchcase
 
-__all__ = ["IGNORED_CELLS", "classify", "module_cells", "instance_counts", "subtree_cells"]
+__all__ = ["IGNORED_CELLS", "classify", "module_cells", "instance_counts", "subtree_cells",
+           "cells_by_block"]
 
 # Debug-only cells that Amaranth's Verilog leaves behind; they become no hardware.
 IGNORED_CELLS = ("$scopeinfo",)
@@ -64,3 +65,23 @@ def classify(cells_by_type, cell_classes):
             result[key] = sum(count for cell_type, count in cells_by_type.items()
                               if any(fnmatchcase(cell_type, p) for p in patterns))
     return result
+
+
+def cells_by_block(netlist, module, cell_types, within=""):
+    """Cells of ``cell_types`` in ``module`` of a flattened Yosys JSON ``netlist``, counted by
+    the block their name places them in: the hierarchy component after ``within`` (e.g.
+    ``"engine."`` for the out-of-context wrapper), ``"(outside)"`` for cells not under
+    ``within`` and ``"(unnamed)"`` for cells whose names keep no hierarchy. A flattened
+    synthesis optimises across blocks, so this is where cells ended up, which can differ
+    between two runs of identical RTL; it is not a per-block synthesis."""
+    counts = Counter()
+    for name, cell in netlist["modules"][module]["cells"].items():
+        if cell["type"] not in cell_types:
+            continue
+        name = name.lstrip("\\")
+        if not name.startswith(within):
+            counts["(outside)"] += 1
+            continue
+        block, dot, _ = name[len(within):].partition(".")
+        counts[block if dot and not block.startswith("$") else "(unnamed)"] += 1
+    return dict(sorted(counts.items()))

@@ -1,6 +1,6 @@
 """Counting a synthesised hierarchy: instances, totals below a module, cell classes per target."""
 
-from zeroskip.synth.cells import classify, instance_counts, subtree_cells
+from zeroskip.synth.cells import cells_by_block, classify, instance_counts, subtree_cells
 from zeroskip.synth.targets import TARGETS
 
 
@@ -29,3 +29,19 @@ def test_xilinx_classes_keep_lut_ram_apart_from_block_ram():
              "MUXF7": 1}
     assert classify(cells, TARGETS["xilinx"].cell_classes) == {
         "luts": 3, "ffs": 7, "carry": 0, "dsps": 0, "brams": 1, "lutram": 7}
+
+
+def test_cells_by_block_counts_flattened_names_under_a_prefix():
+    cells = {
+        "engine.injector.done_LUT4_D": "LUT4",
+        "\\engine.injector.$abc$12$lut": "LUT4",
+        "engine.output_stage.x_LUT4_Z": "LUT4",
+        "engine.output_stage.x_FF": "TRELLIS_FF",
+        "engine.$abc$99$auto$lut": "LUT4",
+        "in_reg_LUT4_Z": "LUT4",
+    }
+    netlist = {"modules": {"ooc": {"cells": {name: {"type": kind}
+                                             for name, kind in cells.items()}}}}
+    assert cells_by_block(netlist, "ooc", ("LUT4",), within="engine.") == {
+        "(outside)": 1, "(unnamed)": 1, "injector": 2, "output_stage": 1}
+    assert cells_by_block(netlist, "ooc", ("TRELLIS_FF",))["engine"] == 1
