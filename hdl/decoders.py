@@ -118,8 +118,10 @@ class WeightDecoder(wiring.Component):
         # A row has one of a few lengths, so shifting it out is a small multiplexer, not a
         # barrel shifter, and whether the buffer holds it is one comparison with a constant
         # per length. (Multiplying ``select`` by ``unit`` instead, Yosys maps the product to a
-        # DSP block in the buffer's loop.) Mux chains rather than a Switch: Icarus never
-        # evaluates a Verilog `always @*` whose inputs keep their initial values.
+        # DSP block in the buffer's loop.) The level's candidates and ``ok`` are Mux chains,
+        # not a Switch: Icarus never evaluates a Verilog `always @*` whose inputs keep their
+        # initial values, and such a block left them X before the first word. (The shift-out's
+        # Switch reads ``appended``, which the first word changes.)
         lengths = [length.base + i * length.unit for i in range(length.most + 1)]
         # The level counts granules: the largest power of two that divides the word and every
         # length. Its low bits are then constant, and the word lands in one of few positions.
@@ -155,8 +157,9 @@ class WeightDecoder(wiring.Component):
         # Why this order (timing): the word is appended at the registered level, above the
         # bits the buffer holds, and the row's bits are shifted out of the result. Appending
         # after the shift would put a subtraction and a second barrel shifter behind the
-        # parser in the buffer's loop. The two orders give the same buffer: a row is only
-        # emitted when the buffer already holds all of its bits.
+        # parser in the buffer's loop (measured on ECP5, 4×4: bitmask 104.8 against 114.4 MHz,
+        # CSR 89.1 against 101.8, with 15% fewer LUTs). The two orders give the same buffer: a
+        # row is only emitted when the buffer already holds all of its bits.
         m.d.comb += [
             self.words.ready.eq(self.enable & ~last_seen & (held <= (size - word) // grain)),
             incoming.eq(self.words.valid & self.words.ready),
