@@ -69,9 +69,10 @@ def classify(cells_by_type, cell_classes):
 
 def cells_by_block(netlist, module, cell_types, within=""):
     """Cells of ``cell_types`` in ``module`` of a flattened Yosys JSON ``netlist``, counted by
-    the block their name places them in: the hierarchy component after ``within`` (e.g.
-    ``"engine."`` for the out-of-context wrapper), ``"(outside)"`` for cells not under
-    ``within`` and ``"(unnamed)"`` for cells whose names keep no hierarchy. A flattened
+    the block their name places them in: the hierarchy component after ``within`` (a
+    prefix such as ``"engine."`` when the blocks sit under an instance of the flattened
+    module), ``"(outside)"`` for cells not under ``within`` and ``"(unnamed)"`` for cells
+    whose names keep no hierarchy. A flattened
     synthesis optimises across blocks, so this is where cells ended up, which can differ
     between two runs of identical RTL; it is not a per-block synthesis."""
     counts = Counter()
