@@ -141,26 +141,37 @@ class FoldSequencer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # Every output is a register, and the advance only loads registers: the sequencer
-        # keeps the current fold and the one after it, and an advance moves the next into the
-        # current and the one after that into the next (computed with one compare or subtract
-        # from the next fold's registers). The engine's control reads the outputs every
-        # cycle, and the 150 MHz goal leaves no room for arithmetic behind the advance. Each
-        # dimension keeps what is left of it from the fold on (``*_left``).
+        # Every output is a register, and the advance only loads registers. The sequencer
+        # keeps the current fold (``fold``, of which only the outputs are read) and the one
+        # after it (``next_fold``). An advance loads the fold after it into the outputs; the
+        # step to the fold after that (one compare or subtract per field from ``next_fold``)
+        # is stored a cycle later (``advance_pending``), so the advance, which comes from the
+        # engine's handshakes, enables only the few output registers, and the wide
+        # ``next_fold`` is enabled by a flip-flop: the 150 MHz goal leaves no room for a
+        # handshake's fan-out onto every field. Each dimension keeps what is left of it from
+        # the fold on (``*_left``).
         layout = self._state_layout()
         cur = Signal(layout, name="fold")
         nxt = Signal(layout, name="next_fold")
+        pending = Signal(name="advance_pending")
 
         def store(target, values):
             m.d.sync += [target[key].eq(value) for key, value in values.items()]
 
         first = self._first(self.restart_dims)
+        stepped = self._step({name: nxt[name] for name in layout.members}, self.dims)
+        # The fold after the current one: next_fold, or, while its step is pending, the step.
+        coming = {name: Mux(pending, stepped[name], nxt[name]) for name in layout.members}
         with m.If(self.restart):
             store(cur, first)
             store(nxt, self._step(first, self.restart_dims))
-        with m.Elif(self.advance):
-            m.d.sync += cur.eq(nxt)
-            store(nxt, self._step({name: nxt[name] for name in layout.members}, self.dims))
+            m.d.sync += pending.eq(0)
+        with m.Else():
+            with m.If(self.advance):
+                store(cur, coming)
+            with m.If(pending):
+                store(nxt, stepped)
+            m.d.sync += pending.eq(self.advance)
 
         m.d.comb += [
             self.m_base.eq(cur.m_base), self.n_base.eq(cur.n_base), self.k_base.eq(cur.k_base),
