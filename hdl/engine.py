@@ -147,8 +147,8 @@ class GemmEngine(wiring.Component):
         for block in (loader, injector):
             # The fold sequencers register their outputs: on a start they take the new
             # command's dimensions straight from the payload.
-            m.d.comb += [block.start.eq(start), block.dims.eq(dims),
-                         block.restart_dims.eq(p), block.running.eq(running)]
+            m.d.comb += [block.start.eq(start), block.restart_dims.eq(p),
+                         block.running.eq(running)]
         if self._decoder is None:
             wiring.connect(m, wiring.flipped(self.weights), loader.rows)
         else:

@@ -38,8 +38,6 @@ class WeightLoader(wiring.Component):
     -------
     start : In(1)
         A command is accepted this cycle: return to its first fold.
-    dims : In(command_layout)
-        The running command's dimensions (held while it runs).
     restart_dims : In(command_layout)
         The new command's dimensions, in the ``start`` cycle.
     running : In(1)

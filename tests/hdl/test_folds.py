@@ -27,10 +27,15 @@ def _outputs(ctx, dut):
 
 
 def _set_dims(ctx, dut, m, k, n):
-    for dims in (dut.dims, dut.restart_dims):
-        ctx.set(dims.m, m)
-        ctx.set(dims.k, k)
-        ctx.set(dims.n, n)
+    ctx.set(dut.restart_dims.m, m)
+    ctx.set(dut.restart_dims.k, k)
+    ctx.set(dut.restart_dims.n, n)
+
+
+def _scramble_dims(ctx, dut, m, k, n):
+    """After the restart the engine's payload moves on (the next command waits there): the
+    walk must not read it."""
+    _set_dims(ctx, dut, m + 1, k + 3, n + 2)
 
 
 async def _command(ctx, dut, m, k, n):
@@ -39,6 +44,7 @@ async def _command(ctx, dut, m, k, n):
     ctx.set(dut.restart, 1)
     await ctx.tick()
     ctx.set(dut.restart, 0)
+    _scramble_dims(ctx, dut, m, k, n)
 
 
 async def start_command(ctx, dut, m, k, n):
@@ -48,6 +54,7 @@ async def start_command(ctx, dut, m, k, n):
     ctx.set(dut.start, 1)
     await ctx.tick()
     ctx.set(dut.start, 0)
+    _scramble_dims(ctx, dut, m, k, n)
     ctx.set(dut.running, 1)
 
 
