@@ -9,11 +9,12 @@ from .array import WeightStationaryArray
 from .bias import BiasQueue
 from .decoders import weight_decoder
 from .injector import ActivationInjector
-from .layouts import command_layout, result_row_layout, stream_layouts
+from .layouts import command_layout, compressed_word_layout, result_row_layout, stream_layouts
 from .loader import WeightLoader
 from .output_stage import OutputStage
 from .pipeline import delay
 from .result_buffer import ResultBuffer
+from .skid_buffer import SkidBuffer
 
 __all__ = ["GemmEngine"]
 
@@ -136,8 +137,10 @@ class GemmEngine(wiring.Component):
             self.busy.eq(running),
         ]
         p = self.cmd.payload
+        has_work = Signal()
+        m.d.comb += has_work.eq((p.m != 0) & (p.k != 0) & (p.n != 0))
         with m.If(start):
-            m.d.sync += [dims.eq(p), running.eq((p.m != 0) & (p.k != 0) & (p.n != 0))]
+            m.d.sync += [dims.eq(p), running.eq(has_work)]
 
         # Weight loader and activation injector, joined by shadow_full and swapped ------------
         m.submodules.loader = loader = WeightLoader(cfg, settle=array.swap_settle,
@@ -153,11 +156,19 @@ class GemmEngine(wiring.Component):
             wiring.connect(m, wiring.flipped(self.weights), loader.rows)
         else:
             # Compressed streams carry all R rows of every fold; the decoder starts afresh with
-            # each command and reads words only while one runs, so the cycle model can replay it.
+            # each command and reads its words up to the last (none for a command without
+            # work), so the cycle model can replay it.
             m.submodules.weight_decoder = decoder = self._decoder
-            wiring.connect(m, wiring.flipped(self.weights), decoder.words)
+            # The words reach the decoder through a skid buffer, so that the word's `valid`,
+            # which gates it into every bit of the decoder's buffer, is a flip-flop here, not
+            # a net from outside. It costs no cycle when the words are offered by the command's
+            # cycle: the buffer takes the first in that cycle, and the decoder reads from the
+            # next.
+            m.submodules.weight_words = words = SkidBuffer(compressed_word_layout(cfg))
+            wiring.connect(m, wiring.flipped(self.weights), words.inp)
+            wiring.connect(m, words.out, decoder.words)
             wiring.connect(m, decoder.rows, loader.rows)
-            m.d.comb += [decoder.restart.eq(start), decoder.enable.eq(running)]
+            m.d.comb += [decoder.restart.eq(start), decoder.stream_follows.eq(has_work)]
         wiring.connect(m, wiring.flipped(self.activations), injector.activations)
         m.d.comb += [
             injector.shadow_full.eq(loader.shadow_full),

@@ -65,8 +65,8 @@ async def decoder_cases(dut):
     cfg = ZeroskipConfig.from_dict(json.loads(open(os.environ["ZEROSKIP_CONFIG"]).read()))
     cases = json.loads(open(os.environ["ZEROSKIP_CASES"]).read())
     words_in, rows_out = StreamSource(dut, "words"), StreamSink(dut, "rows")
-    dut.enable.value = 1
     dut.restart.value = 0
+    dut.stream_follows.value = 1
     await start_clock_and_reset(dut)
     reports = []
     for case in cases:

@@ -27,7 +27,11 @@ from ..conftest import require_simulator
 # Amaranth simulator ---------------------------------------------------------------------
 
 
-def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None):
+def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None,
+               empty_first=False):
+    """The GEMM on the engine in Amaranth's simulator; with ``empty_first``, a command with
+    M = 0 (no work, no weights, no results) comes first, its streams already offering the
+    GEMM's words and rows. Cycles are counted from the GEMM's command."""
     a, w = random_operands(cfg, m, k, n, seed=seed, weight_zeros=weight_zeros)
     dut = GemmEngine(cfg)
     weights, acts = weights_stream_words(cfg, w, m), pack_activations(cfg, a, n, bias)
@@ -39,7 +43,8 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None)
         if cfg.output_stage:
             mult, shift, relu = requant or (0, 0, 0)
             command.update(requant=requant is not None, relu=relu, mult=mult, shift=shift)
-        ctx.set(dut.cmd.payload, command)
+        commands = [{**command, "m": 0}, command] if empty_first else [command]
+        ctx.set(dut.cmd.payload, commands[0])
         ctx.set(dut.cmd.valid, 1)
         ctx.set(dut.results.ready, 1)
         wi = ai = cycle = 0
@@ -55,8 +60,12 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None)
                 dut.activations.ready & dut.activations.valid, dut.results.valid,
                 dut.results.payload)
             if cmd_ok:
-                stamps["cmd"] = cycle
-                ctx.set(dut.cmd.valid, 0)
+                commands.pop(0)
+                if commands:
+                    ctx.set(dut.cmd.payload, commands[0])
+                else:
+                    stamps["cmd"] = cycle
+                    ctx.set(dut.cmd.valid, 0)
             wi += w_ok
             ai += a_ok
             if r_valid:
@@ -86,6 +95,16 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None)
 def test_engine_results_and_cycles(rows, cols, depth, shape):
     cfg = ZeroskipConfig(rows=rows, cols=cols, acc_depth=depth)
     got, expected, cycles, model_cycles = run_engine(cfg, *shape)
+    assert np.array_equal(got, expected)
+    assert cycles == model_cycles
+
+
+@pytest.mark.parametrize("weight_format", ["dense", "bitmask", "rle"])
+def test_command_without_work_takes_no_weights(weight_format):
+    """A command with M = 0 neither takes the next GEMM's words nor delays it."""
+    cfg = ZeroskipConfig(rows=4, cols=3, weight_format=weight_format)
+    got, expected, cycles, model_cycles = run_engine(cfg, 5, 9, 7, seed=3, weight_zeros=0.5,
+                                                     empty_first=True)
     assert np.array_equal(got, expected)
     assert cycles == model_cycles
 
