@@ -30,7 +30,9 @@ class ActivationInjector(wiring.Component):
 
     Every term of ``activations.ready`` is a register (the first-row, room and bias-phase
     flags included), so the handshake is two LUT levels from flip-flops on an FPGA, and the
-    fold advance one more.
+    fold advance one more. The handshake enables few registers: the row register loads every
+    row offered (``valid``), taken or not, and the fold sequencer's wide state steps a cycle
+    after the advance.
 
     Parameters
     ----------
@@ -51,7 +53,8 @@ class ActivationInjector(wiring.Component):
         A fold's first row is taken this cycle.
     act, act_swap, act_zero : Out
         To the array: the row (lanes of zeros keep their old value), the swap mark of a
-        fold's first row, the zero flags (``zero_gating`` only).
+        fold's first row, the zero flags (``zero_gating`` only). Between transfers ``act``
+        may already hold the row offered next; only rows marked by ``meta.valid`` count.
     meta : Out(accumulator_meta_layout)
         The row's bookkeeping, presented with ``act``; ``meta.valid`` marks a row.
     bias_rows : Out(stream.Signature(bias_row_layout))
