@@ -72,9 +72,9 @@ def cells_by_block(netlist, module, cell_types, within=""):
     the block their name places them in: the hierarchy component after ``within`` (a
     prefix such as ``"engine."`` when the blocks sit under an instance of the flattened
     module), ``"(outside)"`` for cells not under ``within`` and ``"(unnamed)"`` for cells
-    whose names keep no hierarchy. A flattened
-    synthesis optimises across blocks, so this is where cells ended up, which can differ
-    between two runs of identical RTL; it is not a per-block synthesis."""
+    whose names keep no hierarchy. A flattened synthesis optimises across blocks, so this is
+    where cells ended up, which can differ between two runs of identical RTL; it is not a
+    per-block synthesis."""
     counts = Counter()
     for name, cell in netlist["modules"][module]["cells"].items():
         if cell["type"] not in cell_types:

@@ -38,7 +38,6 @@ def _run(payloads, valid_p, ready_p, seed):
             await ctx.tick()
             cycle += 1
             assert cycle < 50 * len(payloads) + 100, "buffer stopped"
-        return cycle
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
