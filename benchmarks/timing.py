@@ -6,7 +6,7 @@ writes benchmarks/results/timing/<case>.json; the table is printed from every ca
 present, so cases can run in separate processes (two cores: two at a time) and one at a
 time. Gating's area is the gated case against its ungated twin from the same source tree.
 
-Usage: python benchmarks/timing.py [--cases NAME ...] [--seeds 3] [--table]
+Usage: python benchmarks/timing.py [--cases NAME ...] [--seeds 3] [--seed-jobs 1] [--table]
 """
 
 import argparse
@@ -43,12 +43,13 @@ CASES = {
 }
 
 
-def run_case(name, seeds, workdir):
+def run_case(name, seeds, workdir, seed_jobs=1):
     fields, target, flow, goal = CASES[name]
     cfg = ZeroskipConfig(**fields)
     started = time.monotonic()
     report = synthesize(cfg, target, breakdown=name.startswith("xc7-pe"),
-                        seeds=tuple(range(1, seeds + 1)), workdir=workdir / name, **flow)
+                        seeds=tuple(range(1, seeds + 1)), seed_jobs=seed_jobs,
+                        workdir=workdir / name, **flow)
     timing = report["timing"] or {}
     row = {
         "case": name, "config": fields, "target": target, "flow": flow, "goal_mhz": goal,
@@ -57,6 +58,7 @@ def run_case(name, seeds, workdir):
                                   "fmax_mhz", "fmax_seeds_mhz", "dsp_budget",
                                   "lut_pe_multipliers")},
         "pe_luts": report["modules"]["pe"]["luts"] if report["modules"] else None,
+        "lut_pe_cols": report["config"]["lut_pe_cols"],
         "throughput": report.get("throughput"),
         "critical_path": timing.get("critical_path"),
         "seconds": round(time.monotonic() - started, 1),
@@ -137,12 +139,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=tuple(CASES), default=list(CASES))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seed-jobs", type=int, default=1,
+                        help="placement seeds at once (up to the cores; results are the same)")
     parser.add_argument("--table", action="store_true", help="print the table only")
     parser.add_argument("--build-dir", type=Path, default=Path(".bench-build") / "timing")
     args = parser.parse_args()
     if not args.table:
         for name in args.cases:
-            row = run_case(name, args.seeds, args.build_dir)
+            row = run_case(name, args.seeds, args.build_dir, args.seed_jobs)
             print(f"{name}: {row['fmax_mhz']} MHz {row['fmax_seeds_mhz']}, {row['luts']} LUTs, "
                   f"{row['seconds']} s", file=sys.stderr, flush=True)
     print_table(load_rows())

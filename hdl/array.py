@@ -9,7 +9,7 @@ from .layouts import activation_row_layout, psum_shape, pe_act_shape, weight_row
 from .pe import ProcessingElement, pe_signature
 from .pipeline import delay, delay_held
 
-__all__ = ["ArrayRow", "WeightStationaryArray", "array_row_signature"]
+__all__ = ["ArrayRow", "WeightStationaryArray", "array_row_signature", "lut_pe_module_name"]
 
 
 def array_row_signature(cfg):
@@ -34,6 +34,12 @@ def array_row_signature(cfg):
     return wiring.Signature(members)
 
 
+def lut_pe_module_name(pe_module):
+    """The Verilog module name of the PEs that multiply in LUT logic (``cfg.lut_pe_cols``),
+    beside the other PEs' ``pe_module``."""
+    return f"{pe_module}_lut"
+
+
 class ArrayRow(wiring.Component):
     """One row of C PEs: the activation moves right one PE per cycle; partial sums and the
     shadow weight chains pass vertically through every PE.
@@ -42,7 +48,9 @@ class ArrayRow(wiring.Component):
     ----------
     cfg : ZeroskipConfig
     pe_module : str or None
-        Instantiate PEs as this Verilog module (see :func:`~zeroskip.hdl.hierarchy.add_block`).
+        Instantiate PEs as this Verilog module (see :func:`~zeroskip.hdl.hierarchy.add_block`),
+        and the last ``cfg.lut_pe_cols`` PEs, which multiply in LUT logic, as
+        :func:`lut_pe_module_name` of it.
 
     Members
     -------
@@ -86,8 +94,12 @@ class ArrayRow(wiring.Component):
                             w_zero_chain_out=self.w_zero_chain_out[c])
                 if c + 1 < cfg.cols:
                     bind.update(act_zero_out=zeros[c + 1])
-            add_block(m, f"pe_{c}", lambda: ProcessingElement(cfg), pe_signature(cfg),
-                      self._pe_module, bind=bind)
+            lut = c >= cfg.cols - cfg.lut_pe_cols
+            module = self._pe_module
+            if lut and module is not None:
+                module = lut_pe_module_name(module)
+            add_block(m, f"pe_{c}", lambda: ProcessingElement(cfg, lut_multiplier=lut),
+                      pe_signature(cfg), module, bind=bind)
         return m
 
 

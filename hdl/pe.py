@@ -1,6 +1,6 @@
 """The weight-stationary processing element, optionally zero-gated."""
 
-from amaranth.hdl import Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -97,8 +97,12 @@ class ProcessingElement(wiring.Component):
         Zero flags, with ``zero_gating`` only.
     """
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, *, lut_multiplier=False):
         self._cfg = cfg
+        self._lut_multiplier = bool(lut_multiplier)
+        if self._lut_multiplier and cfg.primitives == "none":
+            raise ValueError("lut_multiplier takes the place of a primitive's register stages; "
+                             "it needs cfg.primitives")
         super().__init__(pe_signature(cfg))
         # State registers are attributes so that equivalence proofs can state invariants
         # over them. Datapath registers need no reset: nothing reads them before the first
@@ -110,6 +114,10 @@ class ProcessingElement(wiring.Component):
         self.op_act = Signal(act_shape(cfg), reset_less=True)
         self.product_reg = Signal(self.product_shape(cfg), reset_less=True)
         self.psum = Signal(psum_shape(cfg), reset_less=True)
+        # The LUT multiplier's half-product registers: high, then low (none without it).
+        self.product_halves = [Signal(shape, name=name, reset_less=True) for shape, name in
+                               zip(self.half_product_shapes(cfg), ("product_hi", "product_lo"))
+                               ] if self._lut_multiplier else []
         if cfg.zero_gating:
             self.shadow_zero = Signal(reset_less=True)
             self.active_zero = Signal(reset_less=True)
@@ -120,6 +128,24 @@ class ProcessingElement(wiring.Component):
     def product_shape(cfg):
         """The multiplier's own output shape (exact product of the operand shapes)."""
         return (Const(0, act_shape(cfg)) * Const(0, weight_shape(cfg))).shape()
+
+    @staticmethod
+    def half_weight_bits(cfg):
+        """Bits of the weight's high and low halves in the LUT multiplier (the low one may be
+        empty); the high one carries the weight's sign."""
+        lo = cfg.weight_width // 2
+        return cfg.weight_width - lo, lo
+
+    @classmethod
+    def half_product_shapes(cls, cfg):
+        """Shapes of the LUT multiplier's half products: the activation operand times the
+        weight's high half, and times its unsigned low half (if it has one)."""
+        hi, lo = cls.half_weight_bits(cfg)
+        operand = Const(0, act_shape(cfg))
+        shapes = [(operand * Const(0, signed(hi) if cfg.weight_signed else unsigned(hi))).shape()]
+        if lo:
+            shapes.append((operand * Const(0, unsigned(lo))).shape())
+        return shapes
 
     # Cycles from an activation at act_in to its product's share in psum_out: operand
     # register, product register, partial-sum register (vendor-neutral PE).
@@ -152,8 +178,9 @@ class ProcessingElement(wiring.Component):
             self.act_out.eq(act),
             self.psum_out.eq(psum),
         ]
-        primitive = cfg.primitives == "ecp5"
-        if not primitive:
+        lut = self._lut_multiplier
+        primitive = cfg.primitives == "ecp5" and not lut
+        if not primitive and not lut:
             # Named so waveforms and toggle counts find the multiplier's operands and output.
             weight = Signal(weight_shape(cfg))
             product = Signal(self.product_shape(cfg))
@@ -182,6 +209,8 @@ class ProcessingElement(wiring.Component):
             m.d.sync += [act.eq(self.act_in), op_act.eq(selected)]
             if primitive:
                 self._mult18x18d(m, clear=None)
+            elif lut:
+                self._lut_pipelined(m, clear=None)
             else:
                 m.d.sync += product_reg.eq(product)
             return m
@@ -226,6 +255,10 @@ class ProcessingElement(wiring.Component):
             gate_2 = Signal(name="gate_2", reset_less=True)
             m.d.sync += gate_2.eq(self.gate)
             self._mult18x18d(m, clear=gate_2)
+        elif lut:
+            # The half products' registers take the place of the block's input registers and
+            # clear with the gate, so the product register adds two zeros.
+            self._lut_pipelined(m, clear=self.gate)
         else:
             m.d.sync += product_reg.eq(Mux(self.gate, 0, product))
         return m
@@ -241,3 +274,25 @@ class ProcessingElement(wiring.Component):
             a_signed=cfg.act_signed, b_signed=cfg.weight_signed,
             width=self.product_shape(cfg).width, rst_p=clear)
         m.d.comb += self.product_reg.eq(product)
+
+    def _lut_pipelined(self, m, *, clear):
+        """The multiplier in LUT logic over the primitive PE's two register stages, for the
+        PEs beyond the device's DSP blocks: the first registers the two half products of
+        the activation operand with the weight's low and high halves (the weight's sign in
+        the high one), clearing them when ``clear`` is high (``None``: never); the second,
+        ``product_reg``, adds them. Each stage is then a product of half the width or one
+        adder, not the whole multiplier between two registers. The synthesis flow maps these
+        multipliers to LUTs (radix-4 Booth) before DSP inference."""
+        cfg = self._cfg
+        weight = Signal(weight_shape(cfg), name="weight")
+        m.d.comb += weight.eq(self.active.value if cfg.sparse else self.active)
+        _, lo_bits = self.half_weight_bits(cfg)
+        w_hi = weight[lo_bits:].as_signed() if cfg.weight_signed else weight[lo_bits:]
+        values = [self.op_act * w_hi] + ([self.op_act * weight[:lo_bits]] if lo_bits else [])
+        regs = self.product_halves
+        for reg, value in zip(regs, values):
+            m.d.sync += reg.eq(value if clear is None else Mux(clear, 0, value))
+        total = regs[0] << lo_bits
+        if lo_bits:
+            total = total + regs[1]
+        m.d.sync += self.product_reg.eq(total)

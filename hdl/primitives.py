@@ -38,6 +38,7 @@ hardware.
 from amaranth.hdl import ClockSignal, Const, Instance, Signal, Value, signed, unsigned
 
 __all__ = ["mult18x18d_parameters", "mult18x18d", "wide_product", "chunk_spans",
+           "output_stage_blocks",
            "MULT18X18D_OPERAND_BITS", "MULT18X18D_PRODUCT_BITS",
            "WIDE_PRODUCT_LATENCY", "DP16KD_PARAMETERS", "DP16KD_DEPTH", "dp16kd_ram",
            "mult18x18d_model", "dp16kd_model", "simulation_models"]
@@ -140,6 +141,15 @@ def wide_product(m, name, *, a, a_signed, b, shape):
         acc = acc + (term << offset)
     m.d.sync += total.eq(acc)
     return total
+
+
+def output_stage_blocks(cfg):
+    """``MULT18X18D`` blocks of the output stage with ``cfg.primitives``: one per lane and
+    pair of 18-bit chunks of the accumulator and the requantisation multiplier
+    (:func:`wide_product`); 0 without the output stage. A test ties it to the Verilog."""
+    if not cfg.output_stage:
+        return 0
+    return cfg.cols * len(chunk_spans(cfg.acc_width)) * len(chunk_spans(cfg.requant_mult_width))
 
 
 def _bus(name, width):
@@ -328,4 +338,8 @@ endmodule
 
 def simulation_models(cfg):
     """Verilog the simulators need beside the engine's: the primitive models, if any."""
-    return mult18x18d_model() + "\n" + dp16kd_model() if cfg.primitives == "ecp5" else ""
+    if cfg.primitives != "ecp5":
+        return ""
+    # Every PE multiplying in LUTs and no output stage: no MULT18X18D to model.
+    uses_mult = cfg.lut_pe_cols < cfg.cols or cfg.output_stage
+    return (mult18x18d_model() + "\n" if uses_mult else "") + dp16kd_model()

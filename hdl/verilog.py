@@ -4,7 +4,7 @@ import functools
 
 from amaranth.back import verilog
 
-from .array import ArrayRow
+from .array import ArrayRow, lut_pe_module_name
 from .axis import AxiStreamTop
 from .decoders import weight_decoder
 from .engine import GemmEngine
@@ -24,7 +24,8 @@ def native_ports(cfg):
 # configuration many times (the demo's layers) converts it once. Configurations are frozen.
 @functools.lru_cache(maxsize=16)
 def generate_verilog(cfg):
-    """Verilog text of the engine ``cfg.name`` with its modules ``{name}_row`` and ``{name}_pe``.
+    """Verilog text of the engine ``cfg.name`` with its modules ``{name}_row`` and ``{name}_pe``
+    (and ``{name}_pe_lut`` with ``cfg.lut_pe_cols``).
 
     The top module has the engine's own stream ports, or with ``cfg.interface = "axis"``
     AXI4-Stream ports (:class:`~zeroskip.hdl.axis.AxiStreamTop`, the engine inside it).
@@ -38,8 +39,13 @@ def generate_verilog(cfg):
     parts = [
         verilog.convert(top(cfg, row_module=row_name), name=cfg.name, emit_src=False),
         verilog.convert(ArrayRow(cfg, pe_module=pe_name), name=row_name, emit_src=False),
-        verilog.convert(ProcessingElement(cfg), name=pe_name, emit_src=False),
     ]
+    # (A module no row instantiates would be a second top for Verilator and users' tools.)
+    if cfg.lut_pe_cols < cfg.cols:
+        parts.append(verilog.convert(ProcessingElement(cfg), name=pe_name, emit_src=False))
+    if cfg.lut_pe_cols:
+        parts.append(verilog.convert(ProcessingElement(cfg, lut_multiplier=True),
+                                     name=lut_pe_module_name(pe_name), emit_src=False))
     return "\n".join(parts)
 
 

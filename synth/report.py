@@ -7,7 +7,8 @@ __all__ = ["report_json", "report_markdown"]
 _RESOURCES = (("luts", "LUTs"), ("ffs", "flip-flops"), ("carry", "carry cells"),
               ("dsps", "DSP blocks"), ("brams", "block RAMs"), ("lutram", "LUT RAM / SRL"),
               ("cells", "all cells"))
-_MODULE_COLUMNS = (("pe", "per PE"), ("row", "per row (without PEs)"),
+_MODULE_COLUMNS = (("pe", "per PE"), ("pe_lut", "per LUT-multiplier PE"),
+                   ("row", "per row (without PEs)"),
                    ("weight_decoder", "weight decoder"), ("engine", "engine (rest)"))
 
 
@@ -39,13 +40,19 @@ def report_markdown(report):
         "",
     ]
     if cfg.get("primitives", "none") == "ecp5":
+        lut_cols = cfg.get("lut_pe_cols", 0)
+        where = "" if not lut_cols else (
+            f" in the first {cfg['cols'] - lut_cols} columns; the last {lut_cols} multiply in "
+            f"LUT logic pipelined over the same register stages (`lut_pe_cols = {lut_cols}`)")
         lines += ["PE multipliers: one ECP5 MULT18X18D per PE with its input and output "
                   "registers (operand, weight and product registers inside the block; "
-                  "`primitives = \"ecp5\"`).", ""]
+                  f"`primitives = \"ecp5\"`){where}.", ""]
     if report.get("lut_pe_multipliers"):
         how = "to fit the device" if report.get("dsp_budget_auto") else "as asked"
-        lines += [f"DSP budget {report['dsp_budget']} ({how}): the multipliers of "
-                  f"{report['lut_pe_multipliers']} PEs are in LUTs.", ""]
+        budget = "As configured" if report["dsp_budget"] is None else \
+            f"DSP budget {report['dsp_budget']} ({how})"
+        lines += [f"{budget}: the multipliers of {report['lut_pe_multipliers']} PEs are in "
+                  f"LUTs.", ""]
     lines += ["| resource | engine (flattened) |", "|---|---:|"]
     lines += [f"| {title} | {_cell(report[key])} |" for key, title in _RESOURCES]
     lines.append("")
@@ -61,9 +68,9 @@ def report_markdown(report):
         for key, title in _RESOURCES:
             lines.append(f"| {title} | " + " | ".join(_cell(modules[m][key]) for m, _ in columns)
                          + f" | {_cell(report['modules_total'][key])} |")
-        pe = modules["pe"]
-        lines += ["", f"{pe['instances']} PE instances (`{pe['module']}`), "
-                  f"{modules['row']['instances']} row instances.", ""]
+        pes = ", ".join(f"{modules[k]['instances']} PE instances (`{modules[k]['module']}`)"
+                        for k in ("pe", "pe_lut") if k in modules)
+        lines += ["", f"{pes}, {modules['row']['instances']} row instances.", ""]
 
     depth = report["logic_depth"]
     lines += [f"Logic depth: **{depth['levels']}** ({depth['counts']}; paths end at "

@@ -16,10 +16,13 @@ import hashlib
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from ..hdl.array import lut_pe_module_name
+from ..hdl.primitives import output_stage_blocks
 from ..hdl.verilog import generate_verilog, native_ports
 from .cells import classify, instance_counts, module_cells, subtree_cells
 from .nextpnr import DesignDoesNotFit, read_pnr_report, run_nextpnr
@@ -95,18 +98,19 @@ def _lut_pe_selection(lut_pes):
     return f"t:$mul {names}{' %u' * (len(lut_pes) - 1)} %i"
 
 
-def _synth_script(spec, dev, dsp, booth, top, keep, stat_name, lut_pes=()):
+def _synth_script(spec, dev, dsp, booth, top, keep, stat_name, lut_selection=None):
     # Yosys' default multiplier mapping is an array of partial products; its radix-4 Booth
     # mapping needs about 30% fewer LUTs for an 8x8 product (95 against 134 on xc7). It must
     # see the multiplier at its real width (wreduce) and run before the target's script turns
     # $mul cells into DSPs or $macc cells. Where multipliers go to LUTs, all of them; under a
-    # DSP budget, those of the PEs beyond it (the rest become DSP blocks as usual).
+    # DSP budget, those of the PEs beyond it, ``lut_selection`` (the rest become DSP blocks
+    # as usual).
     booth_commands = []
     if booth and _lut_multipliers(spec, dev, dsp):
         booth_commands = ["opt_expr", "opt_clean", "wreduce", "booth"]
-    elif lut_pes:
+    elif lut_selection:
         booth_commands = ["opt_expr", "opt_clean", "wreduce",
-                          f"select -set lut_multipliers {_lut_pe_selection(lut_pes)}",
+                          f"select -set lut_multipliers {lut_selection}",
                           "booth @lut_multipliers"]
     return [
         "read_verilog design.v",
@@ -146,6 +150,7 @@ class SynthesisPlan:
     seeds: tuple = (1,)
     dsp_budget: int = None
     lut_pes: tuple = ()
+    budget_auto: bool = False
 
     def digest(self):
         """Hash of the design text, the scripts, the nextpnr arguments and seeds."""
@@ -163,23 +168,28 @@ class SynthesisPlan:
 
 def with_primitives(cfg, spec, dev, *, dsp, dsp_budget, primitives):
     """``cfg`` with the target's PE primitives where the flow uses them: ECP5 with DSP
-    inference, when every PE multiplier gets a DSP block (within ``dsp_budget`` and the
-    device's count). A configuration that names primitives of another target, or asks for
-    them where PE multipliers must go to LUTs, is refused."""
+    inference. The PEs take ``MULT18X18D`` blocks as far as ``dsp_budget`` and the device's
+    blocks less the output stage's reach, by whole columns; the array's last columns beyond
+    that multiply in LUT logic over the same register stages (``lut_pe_cols``, at least the
+    configuration's own). A configuration that names primitives of another target, or asks
+    for them with ``--no-dsp``, is refused."""
     if cfg.primitives != "none":
         if cfg.primitives != spec.name:
             raise ValueError(f"primitives {cfg.primitives!r} needs target {cfg.primitives!r}, "
                              f"not {spec.name!r}")
-        if not dsp or (dsp_budget is not None and dsp_budget < cfg.multipliers):
-            raise ValueError(f"primitives {cfg.primitives!r} puts every PE multiplier in a DSP "
-                             f"block; it cannot go with --no-dsp or a dsp_budget below "
-                             f"{cfg.multipliers}")
+        if not dsp:
+            raise ValueError(f"primitives {cfg.primitives!r} builds multipliers from DSP "
+                             f"blocks; it cannot go with --no-dsp")
+    elif not (primitives and spec.name == "ecp5" and dsp):
         return cfg
-    fits = dev is None or dev.dsp_blocks is None or cfg.multipliers <= dev.dsp_blocks
-    if primitives and spec.name == "ecp5" and dsp and fits and (
-            dsp_budget is None or dsp_budget >= cfg.multipliers):
-        return cfg.replace(primitives="ecp5")
-    return cfg
+    limits = [] if dsp_budget is None else [dsp_budget]
+    if dev is not None and dev.dsp_blocks is not None:
+        limits.append(dev.dsp_blocks - output_stage_blocks(cfg))
+    lut_cols = cfg.lut_pe_cols
+    if limits:
+        block_cols = max(0, min(limits)) // cfg.rows
+        lut_cols = max(lut_cols, cfg.cols - min(block_cols, cfg.cols))
+    return cfg.replace(primitives="ecp5", lut_pe_cols=lut_cols)
 
 
 def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
@@ -195,10 +205,19 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
         raise ValueError(f"seeds must be positive integers, not {seeds!r}")
     if dsp_budget is not None and (not isinstance(dsp_budget, int) or dsp_budget < 0):
         raise ValueError(f"dsp_budget must be a non-negative integer, not {dsp_budget!r}")
+    asked_lut_cols = cfg.lut_pe_cols
     cfg = with_primitives(cfg, spec, dev, dsp=dsp, dsp_budget=dsp_budget, primitives=primitives)
+    # The columns the device's blocks could not take are a budget the flow set.
+    budget_auto = dsp_budget is None and cfg.lut_pe_cols > asked_lut_cols
+    if budget_auto:
+        dsp_budget = cfg.rows * (cfg.cols - cfg.lut_pe_cols)
     pes = [(r, c) for r in range(cfg.rows) for c in range(cfg.cols)]
-    lut_pes = tuple(pes[dsp_budget:]) if dsp_budget is not None and dsp and \
-        not _lut_multipliers(spec, dev, dsp) else ()
+    if cfg.primitives != "none":
+        # The LUT PE columns' half products, which DSP inference would otherwise take.
+        lut_pes = tuple((r, c) for r, c in pes if c >= cfg.cols - cfg.lut_pe_cols)
+    else:
+        lut_pes = tuple(pes[dsp_budget:]) if dsp_budget is not None and dsp and \
+            not _lut_multipliers(spec, dev, dsp) else ()
     engine = cfg.name
     wrapper = None
     if pnr:
@@ -207,16 +226,26 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
     else:
         top = engine
         text = generate_verilog(cfg)
-    roles = {"pe": f"{engine}_pe", "row": f"{engine}_row"}
+    roles = {"pe": f"{engine}_pe", "pe_lut": lut_pe_module_name(f"{engine}_pe"),
+             "row": f"{engine}_row"}
+    if not cfg.lut_pe_cols:
+        del roles["pe_lut"]
+    elif cfg.lut_pe_cols == cfg.cols:
+        del roles["pe"]
     if f"module \\{engine}.weight_decoder " in text:
         roles["weight_decoder"] = f"{engine}.weight_decoder"
+    # The LUT PEs' multipliers: by their place in the flattened engine, and in the second
+    # synthesis, which keeps the PE modules, by module.
+    flat_selection = _lut_pe_selection(lut_pes) if lut_pes else None
+    kept_selection = f"\\{roles['pe_lut']}/t:$mul" if "pe_lut" in roles else None
     scripts = {"script.ys": _synth_script(spec, dev, dsp, booth, top, [engine] if pnr else [],
-                                          "stat.json", lut_pes)
+                                          "stat.json", flat_selection)
                + (["write_json netlist.json"] if pnr else [])
                + _depth_commands(spec, engine)}
     if breakdown:
         scripts["hierarchy.ys"] = _synth_script(spec, dev, dsp, booth, engine,
-                                                list(roles.values()), "stat_hier.json")
+                                                list(roles.values()), "stat_hier.json",
+                                                kept_selection)
     nextpnr_args = ()
     if pnr:
         unconstrained = "--pcf-allow-unconstrained" if spec.pnr_tool == "ice40" else \
@@ -227,11 +256,12 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
     return SynthesisPlan(cfg=cfg, spec=spec, dev=dev, dsp=dsp, booth=booth, pnr=pnr,
                          breakdown=breakdown, text=text, top=top, roles=roles,
                          scripts=scripts, nextpnr_args=nextpnr_args, wrapper=wrapper,
-                         seeds=seeds if pnr else (), dsp_budget=dsp_budget, lut_pes=lut_pes)
+                         seeds=seeds if pnr else (), dsp_budget=dsp_budget, lut_pes=lut_pes,
+                         budget_auto=budget_auto)
 
 
 def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, breakdown=True,
-               seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True, workdir):
+               seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True, seed_jobs=1, workdir):
     """Synthesise the engine of ``cfg`` for ``target`` and return a report dict.
 
     Parameters
@@ -259,15 +289,22 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
         nextpnr placement seeds (``pnr`` only): ``fmax_mhz`` is the median over them,
         ``fmax_seeds_mhz`` lists each, and ``timing`` is the median seed's.
     dsp_budget : int or None
-        Map at most this many PE multipliers to DSP blocks and the rest, PE by PE in row-major
-        order, to LUTs (radix-4 Booth). ``None``: as many as the device has; when the design
-        needs more DSP blocks than that, the budget is set so that it fits (``dsp_budget``
-        and ``dsp_budget_auto`` in the report).
+        Map at most this many PE multipliers to DSP blocks and the rest to LUTs (radix-4
+        Booth): with primitives by whole columns (the last ones, ``config.lut_pe_cols``),
+        else PE by PE in row-major order. ``None``: as many as the device has; with
+        primitives the flow counts the output stage's blocks and fits the columns to the
+        rest, and otherwise, when the design needs more DSP blocks than the device has, the
+        budget is set so that it fits (``dsp_budget`` and ``dsp_budget_auto`` in the report).
     primitives : bool
         Build the PEs from the target's DSP primitive with its own registers where zeroskip
-        has one (``ecp5``: MULT18X18D; see :mod:`zeroskip.hdl.primitives`) and every PE
-        multiplier gets a DSP block. The report's ``config.primitives`` says what was used.
-        A ``cfg`` whose ``primitives`` is already set keeps it.
+        has one (``ecp5``: MULT18X18D; see :mod:`zeroskip.hdl.primitives`); the PE columns
+        beyond the DSP blocks multiply in LUT logic pipelined over the same register stages.
+        The report's ``config.primitives`` and ``config.lut_pe_cols`` say what was used. A
+        ``cfg`` whose ``primitives`` is already set keeps it (and at least its
+        ``lut_pe_cols``).
+    seed_jobs : int
+        Placement seeds to run at once (``pnr``), each a nextpnr process of its own: up to
+        the machine's cores. It does not change a result.
     workdir : path
         Folder for the Verilog, Yosys scripts, logs and netlists (created if missing).
 
@@ -286,13 +323,15 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
     plan = plan_synthesis(cfg, target, device=device, dsp=dsp, booth=booth, pnr=pnr,
                           breakdown=breakdown, seeds=seeds, dsp_budget=dsp_budget,
                           primitives=primitives)
-    return run_plan(plan, workdir)
+    if not isinstance(seed_jobs, int) or isinstance(seed_jobs, bool) or seed_jobs < 1:
+        raise ValueError(f"seed_jobs must be a positive integer, not {seed_jobs!r}")
+    return run_plan(plan, workdir, seed_jobs=seed_jobs)
 
 
-def run_plan(plan, workdir):
+def run_plan(plan, workdir, *, seed_jobs=1):
     """Run a :class:`SynthesisPlan` in ``workdir`` and return the report dict (see
-    :func:`synthesize`). A tool that a signal killed is run once more; such retries are listed
-    in the report's ``tool_retries``."""
+    :func:`synthesize`; ``seed_jobs`` placement seeds at a time). A tool that a signal killed
+    is run once more; such retries are listed in the report's ``tool_retries``."""
     cfg, spec, dev, dsp, booth, pnr = plan.cfg, plan.spec, plan.dev, plan.dsp, plan.booth, \
         plan.pnr
     workdir = Path(workdir)
@@ -311,7 +350,7 @@ def run_plan(plan, workdir):
     log = run_yosys(plan.scripts["script.ys"], cwd=workdir, retries=retries)
     stat = read_stat_json(workdir / "stat.json")
     totals = subtree_cells(stat, engine)
-    budget_auto = False
+    budget_auto = plan.budget_auto
     need = classify(totals, spec.cell_classes)["dsps"] or 0
     if plan.dsp_budget is None and dev is not None and dev.dsp_blocks is not None and \
             dsp and need > dev.dsp_blocks:
@@ -382,17 +421,21 @@ def run_plan(plan, workdir):
         package = f"yowasp-nextpnr-{spec.pnr_tool}"
         report["tools"][package] = _package_version(package)
         step = time.monotonic()
-        placements = []
-        for seed in plan.seeds:
+
+        def place(seed):
+            run_nextpnr(spec.pnr_tool, plan.nextpnr_seed_args(seed), cwd=workdir,
+                        device_name=dev.name, log_name=f"nextpnr-{seed}.log", retries=retries)
+            return {"seed": seed, **read_pnr_report(workdir / f"pnr-{seed}.json")}
+
+        # Seeds are independent nextpnr processes, each writing files of its own.
+        with ThreadPoolExecutor(max_workers=max(1, min(seed_jobs, len(plan.seeds)))) as pool:
+            futures = [pool.submit(place, seed) for seed in plan.seeds]
             try:
-                run_nextpnr(spec.pnr_tool, plan.nextpnr_seed_args(seed), cwd=workdir,
-                            device_name=dev.name, log_name=f"nextpnr-{seed}.log",
-                            retries=retries)
+                placements = [f.result() for f in futures]
             except DesignDoesNotFit as e:
                 seconds["total"] = round(time.monotonic() - started, 2)
                 e.report = report
                 raise
-            placements.append({"seed": seed, **read_pnr_report(workdir / f"pnr-{seed}.json")})
         seconds["nextpnr"] = round(time.monotonic() - step, 2)
         # The median seed's placement speaks for the design; every seed's fmax is kept.
         ranked = sorted(placements, key=lambda p: p["fmax_mhz"])

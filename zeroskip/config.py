@@ -116,6 +116,11 @@ class ZeroskipConfig:
                                      "Verilog) or ecp5 (each multiplier a MULT18X18D with its "
                                      "input and output registers; zeroskip synth --target "
                                      "ecp5 uses it by default)", choices=PRIMITIVES)
+    lut_pe_cols: int = _param(0, "with primitives: how many of the array's last PE columns "
+                                 "multiply in LUT logic instead of a DSP block, pipelined over "
+                                 "the same register stages (same cycles); for arrays with more "
+                                 "PEs than the device has DSP blocks (zeroskip synth picks it)",
+                              lo=0, hi=None)
     interface: str = _param("native", "ports of the top module: native (the engine's "
                                       "streams, clk and rst) or axis (AXI4-Stream: aclk, "
                                       "aresetn, s_axis_cmd/weights/activations, "
@@ -159,6 +164,10 @@ class ZeroskipConfig:
             raise ConfigError(f"nm_pattern {self.nm_pattern!r} needs rows to be a multiple of "
                               f"{self.nm[1]} (N:M groups must not straddle weight folds), "
                               f"not rows={self.rows}")
+        if self.lut_pe_cols and self.primitives == "none":
+            raise ConfigError(f"lut_pe_cols needs primitives (the LUT PEs take the DSP block's "
+                              f"register stages), so it must be 0 with primitives 'none', not "
+                              f"{self.lut_pe_cols}")
         if self.output_stage and self.out_width > self.acc_width:
             raise ConfigError(f"out_width must be at most acc_width ({self.acc_width}) with "
                               f"output_stage, as requantised results travel in the "
@@ -176,6 +185,8 @@ class ZeroskipConfig:
     def _bounds(self, name):
         meta = {f.name: f.metadata for f in dataclasses.fields(self)}[name]
         lo, hi = meta["lo"], meta["hi"]
+        if name == "lut_pe_cols":
+            hi = self.cols
         if name == "acc_width":
             # A product must fit the accumulator, otherwise "wraparound" would silently drop
             # product bits rather than only carries.
@@ -271,10 +282,13 @@ class ZeroskipConfig:
         """A copy with ``changes``. Fields that ``sparsity`` implies follow it: on an N:M
         sparse configuration, ``weight_format`` and ``nm_pattern`` are the sparsity's, so a
         new ``sparsity`` re-derives them (``"dense"`` restores their defaults) unless the
-        change gives them too."""
+        change gives them too. Likewise ``primitives = "none"`` clears ``lut_pe_cols``, whose
+        LUT PEs exist only beside primitives."""
         if "sparsity" in changes and self.sparse:
             for name in ("weight_format", "nm_pattern"):
                 changes.setdefault(name, _FIELDS[name].default)
+        if changes.get("primitives") == "none":
+            changes.setdefault("lut_pe_cols", 0)
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -299,7 +313,8 @@ def parameter_table():
             allowed = ", ".join(meta["choices"])
         elif f.type in (int, "int"):
             lo = meta["lo"] if meta["lo"] is not None else "act_width + weight_width"
-            allowed = f"{lo} .. {meta['hi']}"
+            hi = meta["hi"] if meta["hi"] is not None else "cols"
+            allowed = f"{lo} .. {hi}"
         elif f.type in (bool, "bool"):
             allowed = "true, false"
         else:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from zeroskip import ZeroskipConfig
+from zeroskip import ConfigError, ZeroskipConfig
 from zeroskip.hdl.array import WeightStationaryArray
 from zeroskip.hdl.pe import ProcessingElement
 from zeroskip.hdl.primitives import mult18x18d_model, mult18x18d_parameters
@@ -32,6 +32,20 @@ CONFIGS = {
     "4x3-u4s6-rle": ZeroskipConfig(rows=4, cols=3, act_width=4, act_signed=False,
                                    weight_width=6, acc_width=12, weight_format="rle",
                                    primitives="ecp5", output_stage=False),
+    # PEs that multiply in LUT logic beside those with blocks (lut_pe_cols), or all of them:
+    # int8, unsigned 16-bit halves, signed 3-bit halves of a 6-bit weight, N:M.
+    "4x4-gated-lut2": ZeroskipConfig(rows=4, cols=4, acc_depth=4, primitives="ecp5",
+                                     lut_pe_cols=2, output_stage=False),
+    "3x2-u16u16-ungated-lut2": ZeroskipConfig(rows=3, cols=2, act_width=16, act_signed=False,
+                                              weight_width=16, weight_signed=False,
+                                              acc_width=48, zero_gating=False,
+                                              primitives="ecp5", lut_pe_cols=2,
+                                              output_stage=False),
+    "4x3-u4s6-rle-lut1": ZeroskipConfig(rows=4, cols=3, act_width=4, act_signed=False,
+                                        weight_width=6, acc_width=12, weight_format="rle",
+                                        primitives="ecp5", lut_pe_cols=1, output_stage=False),
+    "4x4-2:4-lut3": ZeroskipConfig(rows=4, cols=4, sparsity="2:4", primitives="ecp5",
+                                   lut_pe_cols=3, output_stage=False),
 }
 
 
@@ -84,6 +98,31 @@ def test_verilog_instantiates_one_registered_block_per_pe():
     # The simulators get the model; the synthesis flow and users' tools do not.
     assert "module MULT18X18D(" in simulation_verilog(cfg)
     assert "module MULT18X18D(" not in text
+
+
+def test_lut_pe_columns_are_a_module_of_their_own():
+    """The last ``lut_pe_cols`` PEs of each row instantiate ``{name}_pe_lut``, which has no
+    block and a Booth-ready pair of half products; with every column in LUTs the block's PE
+    module and (without an output stage) its model are not emitted."""
+    cfg = ZeroskipConfig(rows=2, cols=3, primitives="ecp5", lut_pe_cols=2)
+    text = generate_verilog(cfg)
+    assert text.count(f"{cfg.name}_pe pe_") == 1 and text.count(f"{cfg.name}_pe_lut pe_") == 2
+    assert text.count("MULT18X18D #(") == 1 + 2 * cfg.cols
+    lut_module = text[text.index(f"module {cfg.name}_pe_lut("):]
+    assert "MULT18X18D" not in lut_module and "product_hi" in lut_module
+    every = ZeroskipConfig(rows=2, cols=3, primitives="ecp5", lut_pe_cols=3, output_stage=False)
+    text = simulation_verilog(every)
+    assert f"module {every.name}_pe(" not in text and "MULT18X18D" not in text
+    assert generate_verilog(cfg.replace(lut_pe_cols=0)).count("_pe_lut") == 0
+
+
+def test_lut_pe_columns_need_primitives_and_fit_the_array():
+    with pytest.raises(ConfigError, match="lut_pe_cols needs primitives"):
+        ZeroskipConfig(lut_pe_cols=1)
+    with pytest.raises(ConfigError, match="lut_pe_cols must be between 0 and 8, not 9"):
+        ZeroskipConfig(primitives="ecp5", lut_pe_cols=9)
+    with pytest.raises(ValueError, match="needs cfg.primitives"):
+        ProcessingElement(ZeroskipConfig(), lut_multiplier=True)
 
 
 def test_model_refuses_configurations_it_does_not_model(tmp_path):

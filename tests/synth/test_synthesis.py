@@ -9,6 +9,7 @@ import pytest
 from zeroskip import ZeroskipConfig
 from zeroskip.hdl.layouts import psum_shape
 from zeroskip.synth import DesignDoesNotFit, report_markdown, synthesize
+from zeroskip.synth.synthesis import plan_synthesis
 
 SMALL = dict(rows=2, cols=2, act_width=4, weight_width=4, acc_width=16, output_stage=False)
 INT8 = dict(rows=2, cols=2, act_width=8, weight_width=8, acc_width=16, output_stage=False)
@@ -161,15 +162,39 @@ def test_without_a_budget_the_excess_multipliers_go_to_luts_and_the_design_fits(
 
 
 def test_an_explicit_budget_maps_the_pes_beyond_it_to_luts(tmp_path):
+    """Vendor-neutral PEs move PE by PE; with primitives whole columns move, to the PE that
+    multiplies in LUT logic over the block's register stages."""
     cfg = ZeroskipConfig(rows=2, cols=2, act_width=8, weight_width=8, acc_width=16,
                          output_stage=False)
-    all_dsp = synthesize(cfg, "ecp5", breakdown=False, workdir=tmp_path / "all")
-    budget = synthesize(cfg, "ecp5", breakdown=False, dsp_budget=1, workdir=tmp_path / "one")
+    all_dsp = synthesize(cfg, "ecp5", breakdown=False, primitives=False,
+                         workdir=tmp_path / "all")
+    budget = synthesize(cfg, "ecp5", breakdown=False, dsp_budget=1, primitives=False,
+                        workdir=tmp_path / "one")
     assert (all_dsp["dsps"], budget["dsps"]) == (4, 1)
     assert budget["lut_pe_multipliers"] == 3 and budget["dsp_budget_auto"] is False
     assert budget["luts"] > all_dsp["luts"] + 3 * 30   # three 8x8 multipliers in LUTs
+    column = synthesize(cfg, "ecp5", breakdown=False, dsp_budget=3, workdir=tmp_path / "col")
+    assert column["config"]["primitives"] == "ecp5" and column["config"]["lut_pe_cols"] == 1
+    assert column["dsps"] == 2 and column["lut_pe_multipliers"] == 2
+    assert "the last 1 multiply in LUT logic" in report_markdown(column)
     with pytest.raises(ValueError, match="dsp_budget must be a non-negative integer"):
         synthesize(cfg, "ecp5", dsp_budget=-1, workdir=tmp_path / "bad")
+
+
+def test_with_primitives_the_columns_beyond_the_devices_blocks_multiply_in_luts(tmp_path):
+    """6×6 int8 with the output stage on LFE5U-25F (28 blocks): the output stage takes 12,
+    so two PE columns get blocks and four multiply in LUTs; the report says the flow chose
+    it. The plan of 16×16 on LFE5U-85F (156 blocks, 32 for the output stage): 7 columns of
+    blocks, 9 in LUTs."""
+    cfg = ZeroskipConfig(rows=6, cols=6)
+    report = synthesize(cfg, "ecp5", device="LFE5U-25F", breakdown=False, workdir=tmp_path)
+    assert report["config"]["primitives"] == "ecp5" and report["config"]["lut_pe_cols"] == 4
+    assert report["dsps"] == 12 + 12 and report["cells_by_type"]["MULT18X18D"] == 24
+    assert report["dsp_budget"] == 12 and report["dsp_budget_auto"] is True
+    assert report["lut_pe_multipliers"] == 24
+    assert "DSP budget 12 (to fit the device)" in report_markdown(report)
+    plan = plan_synthesis(ZeroskipConfig(rows=16, cols=16), "ecp5", pnr=True)
+    assert (plan.cfg.lut_pe_cols, plan.dsp_budget, len(plan.lut_pes)) == (9, 112, 144)
 
 
 
@@ -198,7 +223,6 @@ def test_primitives_are_refused_where_they_cannot_be_used(tmp_path):
     cfg = ZeroskipConfig(**INT8, primitives="ecp5")
     with pytest.raises(ValueError, match="primitives 'ecp5' needs target 'ecp5', not 'xilinx'"):
         synthesize(cfg, "xilinx", workdir=tmp_path)
-    with pytest.raises(ValueError, match="cannot go with --no-dsp or a dsp_budget below 4"):
+    with pytest.raises(ValueError, match="builds multipliers from DSP blocks; it cannot go "
+                                         "with --no-dsp"):
         synthesize(cfg, "ecp5", dsp=False, workdir=tmp_path)
-    with pytest.raises(ValueError, match="cannot go with --no-dsp or a dsp_budget below 4"):
-        synthesize(cfg, "ecp5", dsp_budget=3, workdir=tmp_path)

@@ -29,6 +29,31 @@ def test_gated_pe_equivalent_to_ungated(cfg, in_tmp_cwd):
     assert result["proved"], result["log"][-3000:]
 
 
+# The PE that multiplies in LUT logic over the primitive PE's stages (lut_pe_cols): its gate
+# clears the half products instead of the product.
+LUT_PROVED = {
+    "default-8x8-s8s8-acc32-lut": default_config().replace(primitives="ecp5"),
+    "8x8-sparse2:4-u4s5-acc12-lut": ZeroskipConfig(rows=8, cols=8, sparsity="2:4", act_width=4,
+                                                   act_signed=False, weight_width=5,
+                                                   acc_width=12, output_stage=False,
+                                                   primitives="ecp5"),
+}
+
+
+@pytest.mark.parametrize("cfg", list(LUT_PROVED.values()), ids=list(LUT_PROVED))
+def test_gated_lut_multiplier_pe_equivalent_to_ungated(cfg, in_tmp_cwd):
+    result = prove_gating_equivalence(cfg, lut_multiplier=True)
+    assert result["proved"], result["log"][-3000:]
+
+
+def test_proof_catches_an_unsound_gate_in_the_lut_multiplier_pe(in_tmp_cwd):
+    cfg = ZeroskipConfig(act_width=4, weight_width=4, acc_width=8, output_stage=False,
+                         primitives="ecp5")
+    result = prove_gating_equivalence(cfg, broken_flag=True, lut_multiplier=True)
+    assert not result["proved"]
+    assert "FAIL" in result["log"]
+
+
 def test_proof_catches_an_unsound_gate(in_tmp_cwd):
     result = prove_gating_equivalence(ZeroskipConfig(act_width=4, weight_width=4, acc_width=8,
                                                      output_stage=False), broken_flag=True)

@@ -33,13 +33,18 @@ def add_arguments(parser):
     parser.add_argument("--seeds", metavar="N", type=positive, default=3,
                         help="with --pnr: place with seeds 1..N and report the median fmax "
                              "(default 3)")
+    parser.add_argument("--seed-jobs", metavar="N", type=positive, default=1,
+                        help="with --pnr: place N seeds at once, each a nextpnr process (up "
+                             "to the machine's cores; default 1)")
     parser.add_argument("--dsp-budget", metavar="N", type=non_negative,
                         help="map at most N PE multipliers to DSP blocks, the rest to LUTs "
-                             "(default: as many as the device has)")
+                             "(with ecp5 primitives by whole PE columns; default: as many as "
+                             "the device has)")
     parser.add_argument("--no-primitives", action="store_true",
                         help="keep the PEs vendor-neutral (inferred multipliers) where the "
                              "target has primitives zeroskip uses (ecp5: MULT18X18D with its "
-                             "registers, the default when every PE gets a DSP block)")
+                             "registers, the default; the PE columns beyond the device's "
+                             "blocks multiply in LUTs over the same register stages)")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path, required=True)
 
 
@@ -63,7 +68,7 @@ def run(args):
                             booth=not args.no_booth, pnr=args.pnr,
                             seeds=tuple(range(1, args.seeds + 1)),
                             dsp_budget=args.dsp_budget, primitives=not args.no_primitives,
-                            workdir=work)
+                            seed_jobs=args.seed_jobs, workdir=work)
     except DesignDoesNotFit as e:
         print(f"zeroskip synth: {e}", file=sys.stderr)
         return EXIT_FAILED
