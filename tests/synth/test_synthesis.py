@@ -89,8 +89,10 @@ def test_xilinx_with_and_without_dsp48(tmp_path):
 def test_ecp5_place_and_route_reports_fmax_through_the_wrapper(tmp_path):
     needs_nextpnr("ecp5")
     cfg = ZeroskipConfig(**SMALL, weight_format="bitmask")
-    report = synthesize(cfg, "ecp5", pnr=True, workdir=tmp_path)
+    # Seeds placed two at a time (seed_jobs): the report lists them in seed order.
+    report = synthesize(cfg, "ecp5", pnr=True, seed_jobs=2, workdir=tmp_path)
     assert report["out_of_context_wrapper"] is True
+    assert all((tmp_path / f"nextpnr-{seed}.log").exists() for seed in (1, 2, 3))
     # Three placement seeds: fmax is their median, and the timing is that seed's.
     seeds = report["fmax_seeds_mhz"]
     assert len(seeds) == 3 and report["fmax_mhz"] == sorted(seeds)[1] > 0
@@ -179,6 +181,8 @@ def test_an_explicit_budget_maps_the_pes_beyond_it_to_luts(tmp_path):
     assert "the last 1 multiply in LUT logic" in report_markdown(column)
     with pytest.raises(ValueError, match="dsp_budget must be a non-negative integer"):
         synthesize(cfg, "ecp5", dsp_budget=-1, workdir=tmp_path / "bad")
+    with pytest.raises(ValueError, match="seed_jobs must be a positive integer, not 0"):
+        synthesize(cfg, "ecp5", pnr=True, seed_jobs=0, workdir=tmp_path / "bad")
 
 
 def test_with_primitives_the_columns_beyond_the_devices_blocks_multiply_in_luts(tmp_path):
