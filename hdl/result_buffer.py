@@ -1,6 +1,6 @@
 """The result buffer: finished rows wait here for the results stream."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Shape, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -22,6 +22,12 @@ class ResultBuffer(wiring.Component):
     output register into a block RAM's read, 5.8 ns on an ECP5). A row written in cycle y
     can be on the stream in cycle y + 2.
 
+    With ``banks`` above 1 the row's bits are cut into that many memories, each read at its
+    own copy of the read pointer. The copies count alike but each from its own value, so
+    synthesis keeps them apart (it merges only registers whose inputs are the same signals),
+    and each sits by its bank: one pointer fanning out to every LUT RAM of an 8×8 engine's
+    row was the 1:4 engine's critical path (7.5 ns, 6.2 of it routing).
+
     Parameters
     ----------
     shape : shape-castable
@@ -30,6 +36,8 @@ class ResultBuffer(wiring.Component):
         Rows the buffer holds (rounded up to a power of two).
     lut_ram : bool
         Ask for LUT RAM.
+    banks : int
+        Memories the row's bits are cut into (at most one per bit).
 
     Members
     -------
@@ -40,10 +48,15 @@ class ResultBuffer(wiring.Component):
         The rows, in order, from a register.
     """
 
-    def __init__(self, shape, depth, *, lut_ram):
+    def __init__(self, shape, depth, *, lut_ram, banks=1):
         self._shape = shape
         self._depth = 1 << max(0, (depth - 1).bit_length())
         self._lut_ram = lut_ram
+        width = Shape.cast(shape).width
+        if not 1 <= banks <= width:
+            raise ValueError(f"banks must be between 1 and the row's {width} bits, not {banks}")
+        # Bank b holds bits [edges[b], edges[b + 1]), as even as the width allows.
+        self._edges = [b * width // banks for b in range(banks + 1)]
         super().__init__({
             "w_en": In(1),
             "w_data": In(shape),
@@ -57,27 +70,33 @@ class ResultBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         depth = self._depth
-        m.submodules.storage = storage = memory.Memory(
-            shape=self._shape, depth=depth, init=[],
-            attrs={"ram_style": "distributed"} if self._lut_ram else None)
-        wr = storage.write_port()
-        rd = storage.read_port(domain="comb")
-        # Pointers with one bit more than the address: equal means empty.
         bits = (depth - 1).bit_length()
+        # Pointers with one bit more than the address: equal means empty. Bank 0's read
+        # pointer is the one compared.
         produce = Signal(bits + 1)
-        consume = Signal(bits + 1)
+        consumes = [Signal(bits + 1, name=f"consume_{b}" if b else "consume")
+                    for b in range(len(self._edges) - 1)]
         filled = Signal()
         refill = Signal()
+        w_bits, out_bits = Value.cast(self.w_data), Value.cast(self.out.payload)
+        for b, (lo, hi) in enumerate(zip(self._edges, self._edges[1:])):
+            m.submodules[f"storage_{b}" if b else "storage"] = storage = memory.Memory(
+                shape=hi - lo, depth=depth, init=[],
+                attrs={"ram_style": "distributed"} if self._lut_ram else None)
+            wr = storage.write_port()
+            rd = storage.read_port(domain="comb")
+            m.d.comb += [wr.addr.eq(produce[:bits]), wr.data.eq(w_bits[lo:hi]),
+                         wr.en.eq(self.w_en), rd.addr.eq(consumes[b][:bits])]
+            with m.If(refill):
+                m.d.sync += out_bits[lo:hi].eq(rd.data)
+                with m.If(filled):
+                    m.d.sync += consumes[b].eq(consumes[b] + 1)
         m.d.comb += [
-            wr.addr.eq(produce[:bits]), wr.data.eq(self.w_data), wr.en.eq(self.w_en),
-            rd.addr.eq(consume[:bits]),
-            filled.eq(produce != consume),
+            filled.eq(produce != consumes[0]),
             refill.eq(~self.out.valid | self.out.ready),
         ]
         with m.If(self.w_en):
             m.d.sync += produce.eq(produce + 1)
         with m.If(refill):
-            m.d.sync += [self.out.payload.eq(rd.data), self.out.valid.eq(filled)]
-            with m.If(filled):
-                m.d.sync += consume.eq(consume + 1)
+            m.d.sync += self.out.valid.eq(filled)
         return m

@@ -10,8 +10,8 @@ from amaranth.sim import Simulator
 from zeroskip.hdl.result_buffer import ResultBuffer
 
 
-def _run(depth, rows, write_p, ready_p, seed):
-    dut = ResultBuffer(16, depth, lut_ram=False)
+def _run(depth, rows, write_p, ready_p, seed, banks=1):
+    dut = ResultBuffer(16, depth, lut_ram=False, banks=banks)
     rng = random.Random(seed)
     got, sent = [], []
     events = []
@@ -46,17 +46,26 @@ def _run(depth, rows, write_p, ready_p, seed):
     return got, sent, events
 
 
+@pytest.mark.parametrize("banks", [1, 3, 16])
 @pytest.mark.parametrize("depth", [1, 2, 5, 16])
 @pytest.mark.parametrize("write_p, ready_p", [(1.0, 1.0), (0.9, 0.3), (0.3, 0.9), (0.6, 0.6)])
-def test_rows_leave_in_order(depth, write_p, ready_p):
+def test_rows_leave_in_order(depth, write_p, ready_p, banks):
+    """One memory, or the row cut into banks (3: uneven, 16: a bit each), each read at its own
+    pointer: every bit of every row comes out in order."""
     rows = [random.Random(depth).randrange(1 << 16) for _ in range(80)]
-    got, sent, _ = _run(depth, rows, write_p, ready_p, seed=depth * 100 + int(10 * ready_p))
+    got, sent, _ = _run(depth, rows, write_p, ready_p, seed=depth * 100 + int(10 * ready_p),
+                        banks=banks)
     assert got == sent == rows
 
 
 def test_a_row_written_into_an_empty_buffer_leaves_two_cycles_later():
     _, _, events = _run(4, [7], 1.0, 1.0, seed=0)
     assert events == [("in", 0), ("out", 2)]
+
+
+def test_banks_fit_the_row():
+    with pytest.raises(ValueError, match="banks must be between 1 and the row's 8 bits, not 9"):
+        ResultBuffer(8, 4, lut_ram=False, banks=9)
 
 
 def test_depth_is_rounded_up_to_a_power_of_two():
