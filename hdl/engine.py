@@ -58,7 +58,8 @@ class GemmEngine(wiring.Component):
     Members
     -------
     cmd : In(stream.Signature(command_layout))
-        One command per GEMM; accepted while the engine is idle.
+        One command per GEMM. A register slice holds up to two: it takes a command while
+        one runs, and the engine starts it when the running one ends.
     weights : In(stream.Signature(weight_row_layout or compressed_word_layout))
         With ``weight_format = "dense"``: rows W[k, n0 : n0+C], ``k_rows`` of them per fold.
         Otherwise compressed words (:mod:`zeroskip.models.wire`) that a decoder of that format
@@ -127,16 +128,24 @@ class GemmEngine(wiring.Component):
         m.submodules.array = array = self._array
 
         # Command ------------------------------------------------------------------------------
-        dims = Signal(command_layout(cfg))
+        # The command passes a register slice: its `valid` and payload, which restart every
+        # block (the fold sequencers' first folds, the decoder), then start at flip-flops of
+        # the engine's own, not at the port. From the port (the out-of-context wrapper's input
+        # registers, by the pins) they were the critical path of most ECP5 placements. It
+        # costs a command that finds the engine idle one cycle (COMMAND_LATENCY in the cycle
+        # model); a command queued behind a running one starts as soon as that one ends.
+        m.submodules.command = command = SkidBuffer(command_layout(cfg))
+        wiring.connect(m, wiring.flipped(self.cmd), command.inp)
+        dims = Signal(command_layout(cfg), reset_less=True)   # read only while running
         running = Signal()
         start = Signal()
         delivered = Signal()
         m.d.comb += [
-            self.cmd.ready.eq(~running),
-            start.eq(self.cmd.valid & ~running),
+            command.out.ready.eq(~running),
+            start.eq(command.out.valid & ~running),
             self.busy.eq(running),
         ]
-        p = self.cmd.payload
+        p = command.out.payload
         has_work = Signal()
         m.d.comb += has_work.eq((p.m != 0) & (p.k != 0) & (p.n != 0))
         with m.If(start):

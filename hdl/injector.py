@@ -154,6 +154,10 @@ class ActivationInjector(wiring.Component):
         # are discarded by the accumulator. Between offered rows it holds: idle cycles cost
         # no operand switching.
         offered = self.activations.valid
+        # The rows (not their zero flags) are data without a reset, which would only add
+        # a net to every lane bit.
+        act = Signal.like(self.act, name="act_row", reset_less=True)
+        m.d.comb += self.act.eq(act)
         if cfg.bias:
             offered = offered & ~in_bias   # bias beats are not rows for the array
         with m.If(offered):
@@ -162,9 +166,9 @@ class ActivationInjector(wiring.Component):
                     lane = self.activations.payload[r]
                     m.d.sync += self.act_zero[r].eq(lane == 0)
                     with m.If(lane != 0):
-                        m.d.sync += self.act[r].eq(lane)
+                        m.d.sync += act[r].eq(lane)
             else:
-                m.d.sync += self.act.eq(self.activations.payload)
+                m.d.sync += act.eq(self.activations.payload)
         with m.If(self.start):
             m.d.sync += [done.eq(0), row.eq(0), first_row.eq(1)]
         with m.Elif(fire):

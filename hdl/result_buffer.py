@@ -78,7 +78,10 @@ class ResultBuffer(wiring.Component):
                     for b in range(len(self._edges) - 1)]
         filled = Signal()
         refill = Signal()
-        w_bits, out_bits = Value.cast(self.w_data), Value.cast(self.out.payload)
+        # The output register is data: no reset (``out.valid`` has one).
+        payload = Signal.like(self.out.payload, name="payload", reset_less=True)
+        m.d.comb += self.out.payload.eq(payload)
+        w_bits, out_bits = Value.cast(self.w_data), Value.cast(payload)
         for b, (lo, hi) in enumerate(zip(self._edges, self._edges[1:])):
             m.submodules[f"storage_{b}" if b else "storage"] = storage = memory.Memory(
                 shape=hi - lo, depth=depth, init=[],

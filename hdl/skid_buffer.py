@@ -41,7 +41,10 @@ class SkidBuffer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        skid = Signal.like(self.out.payload, name="skid")
+        # The payload registers are data: no reset (the valid flags have one).
+        skid = Signal.like(self.out.payload, name="skid", reset_less=True)
+        payload = Signal.like(self.out.payload, name="payload", reset_less=True)
+        m.d.comb += self.out.payload.eq(payload)
         skid_full = Signal()
         accepted = Signal()
         moves = Signal()        # out takes a payload this cycle
@@ -52,7 +55,7 @@ class SkidBuffer(wiring.Component):
         ]
         with m.If(moves):
             # out takes the older payload: the skid's, else the one arriving.
-            m.d.sync += [self.out.payload.eq(Mux(skid_full, skid, self.inp.payload)),
+            m.d.sync += [payload.eq(Mux(skid_full, skid, self.inp.payload)),
                          self.out.valid.eq(skid_full | accepted),
                          skid_full.eq(0)]
         with m.Elif(accepted):

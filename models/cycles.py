@@ -4,7 +4,9 @@
 both included, when no stream stalls (every input stream always has data, ``results`` is
 always ready). The tests compare it with the RTL for every shape they simulate.
 
-Timeline (cycle 0 is the command transfer):
+Timeline, in cycles from the engine's start, which is :data:`COMMAND_LATENCY` cycles after
+the command's transfer (the command passes a register slice) when the engine is idle; the
+count adds it:
 
 * the weight loader shifts fold 0's R rows in cycles 1..R; fold 0's first activation row is
   transferred in cycle ``R + 1``;
@@ -38,13 +40,16 @@ from .folds import fold_sequence
 
 __all__ = ["predict_cycles", "scalesim_ws_cycles", "utilization", "result_path",
            "array_latency", "weight_reload_interval", "output_stage_latency", "PE_LATENCY",
-           "bias_queue_depth",
+           "bias_queue_depth", "COMMAND_LATENCY",
            "pe_latency",
            "ACCUMULATOR_LATENCY"]
 
 # The result buffer (zeroskip.hdl.result_buffer): a row written in cycle y can be on the
 # results stream in y + 2 (counted here from the cycle after the write).
 FIFO_LATENCY = 1
+# The command's register slice (zeroskip.hdl.engine): an idle engine starts a command the
+# cycle after its transfer.
+COMMAND_LATENCY = 1
 # A PE registers its operands, then the product, then the partial sum; with vendor
 # primitives the DSP block's input registers come between the operands and the product.
 PE_LATENCY = 3
@@ -167,7 +172,7 @@ def predict_cycles(cfg, m, k, n, w=None):
         from .wire import compressed_weight_words
 
         decoder = _DecoderReplay(cfg, compressed_weight_words(cfg, w, m))
-        t, window_start, h = 1, 1, None   # cycle 0 is the command; the decoder starts in 1
+        t, window_start, h = 1, 1, None   # cycle 0 is the start; the decoder starts in 1
         previous = None
         for f, b in zip(folds, beats):
             loaded = 0
@@ -180,7 +185,7 @@ def predict_cycles(cfg, m, k, n, w=None):
             window_start = h + r + cfg.cols - 1
             previous = f
     last_row = h + folds[-1].tile_rows - 1
-    return last_row + result_path(cfg) + 1
+    return COMMAND_LATENCY + last_row + result_path(cfg) + 1
 
 
 def scalesim_ws_cycles(cfg, m, k, n):
