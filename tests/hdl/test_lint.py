@@ -48,6 +48,8 @@ def _matrix():
         "2x2-acc600-ecp5-u": ZeroskipConfig(rows=2, cols=2, acc_depth=600, act_signed=False,
                                             weight_signed=False, primitives="ecp5"),
         "2x2-named-ecp5": ZeroskipConfig(name="lint_me", rows=2, cols=2, primitives="ecp5"),
+        # LUT-multiplier PE columns beside block PEs, with the output stage's blocks.
+        "4x4-lut3-ecp5": ZeroskipConfig(rows=4, cols=4, primitives="ecp5", lut_pe_cols=3),
         # AXI4-Stream ports: each tdata is its payload padded to whole bytes.
         "8x8-axis": ZeroskipConfig(interface="axis"),
         "2x2-axis-1:2": ZeroskipConfig(rows=2, cols=2, interface="axis", act_width=16,
