@@ -1,13 +1,14 @@
 """The GEMM engine: streams in, weight-stationary array, on-chip accumulation, results out."""
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .accumulator import Accumulator
 from .array import WeightStationaryArray
 from .bias import BiasQueue
 from .decoders import weight_decoder
+from .folds import restart_folds, restart_layout
 from .injector import ActivationInjector
 from .layouts import command_layout, compressed_word_layout, result_row_layout, stream_layouts
 from .loader import WeightLoader
@@ -58,8 +59,8 @@ class GemmEngine(wiring.Component):
     Members
     -------
     cmd : In(stream.Signature(command_layout))
-        One command per GEMM. A register slice holds up to two: it takes a command while
-        one runs, and the engine starts it when the running one ends.
+        One command per GEMM. A register stage holds one: it takes a command while another
+        runs, and the engine starts it when the running one ends.
     weights : In(stream.Signature(weight_row_layout or compressed_word_layout))
         With ``weight_format = "dense"``: rows W[k, n0 : n0+C], ``k_rows`` of them per fold.
         Otherwise compressed words (:mod:`zeroskip.models.wire`) that a decoder of that format
@@ -128,28 +129,41 @@ class GemmEngine(wiring.Component):
         m.submodules.array = array = self._array
 
         # Command ------------------------------------------------------------------------------
-        # The command passes a register slice: its `valid` and payload, which restart every
-        # block (the fold sequencers' first folds, the decoder), then start at flip-flops of
-        # the engine's own, not at the port. From the port (the out-of-context wrapper's input
-        # registers, by the pins) they were the critical path of most ECP5 placements. It
-        # costs a command that finds the engine idle one cycle (COMMAND_LATENCY in the cycle
-        # model); a command queued behind a running one starts as soon as that one ends.
-        m.submodules.command = command = SkidBuffer(command_layout(cfg))
-        wiring.connect(m, wiring.flipped(self.cmd), command.inp)
+        # The command passes a register stage that also holds what every block's restart
+        # needs, computed once as it enters: the first two folds (both fold sequencers load
+        # them) and whether it has work (the decoder's stream_follows). A restart then loads
+        # registers from registers. From the port (the out-of-context wrapper's input
+        # registers, by the pins), the payload's compares and subtracts into both sequencers'
+        # next-fold registers had led most ECP5 placements' critical paths. The stage costs
+        # a command that finds the engine idle one cycle (COMMAND_LATENCY in the cycle
+        # model), and holds a command while another runs, which then starts as soon as the
+        # running one ends. Its ready comes from registers.
+        p = self.cmd.payload
+        staged = Signal(data.StructLayout({
+            "cmd": command_layout(cfg), "folds": restart_layout(cfg), "has_work": 1}),
+            name="command", reset_less=True)
+        staged_valid = Signal(name="command_valid")
         dims = Signal(command_layout(cfg), reset_less=True)   # read only while running
         running = Signal()
         start = Signal()
         delivered = Signal()
+        take = Signal()
         m.d.comb += [
-            command.out.ready.eq(~running),
-            start.eq(command.out.valid & ~running),
+            start.eq(staged_valid & ~running),
+            self.cmd.ready.eq(~staged_valid | ~running),
+            take.eq(self.cmd.valid & self.cmd.ready),
             self.busy.eq(running),
         ]
-        p = command.out.payload
-        has_work = Signal()
-        m.d.comb += has_work.eq((p.m != 0) & (p.k != 0) & (p.n != 0))
+        with m.If(take):
+            m.d.sync += [staged.cmd.eq(p),
+                         staged.folds.eq(restart_folds(m, cfg, p)),
+                         staged.has_work.eq((p.m != 0) & (p.k != 0) & (p.n != 0)),
+                         staged_valid.eq(1)]
+        with m.Elif(start):
+            m.d.sync += staged_valid.eq(0)
+        has_work = staged.has_work
         with m.If(start):
-            m.d.sync += [dims.eq(p), running.eq(has_work)]
+            m.d.sync += [dims.eq(staged.cmd), running.eq(has_work)]
 
         # Weight loader and activation injector, joined by shadow_full and swapped ------------
         m.submodules.loader = loader = WeightLoader(cfg, settle=array.swap_settle,
@@ -157,9 +171,9 @@ class GemmEngine(wiring.Component):
         m.submodules.injector = injector = ActivationInjector(
             cfg, credits=self.result_buffer_depth)
         for block in (loader, injector):
-            # The fold sequencers register their outputs: on a start they take the new
-            # command's dimensions straight from the payload.
-            m.d.comb += [block.start.eq(start), block.restart_dims.eq(p),
+            # The fold sequencers register their outputs: on a start they load the staged
+            # command's first two folds.
+            m.d.comb += [block.start.eq(start), block.restart_folds.eq(staged.folds),
                          block.running.eq(running)]
         if self._decoder is None:
             wiring.connect(m, wiring.flipped(self.weights), loader.rows)

@@ -38,8 +38,9 @@ class WeightLoader(wiring.Component):
     -------
     start : In(1)
         A command is accepted this cycle: return to its first fold.
-    restart_dims : In(command_layout)
-        The new command's dimensions, in the ``start`` cycle.
+    restart_folds : In(restart_layout)
+        The new command's first two folds (:func:`~zeroskip.hdl.folds.restart_folds`), in
+        the ``start`` cycle.
     running : In(1)
         A command is running (from the cycle after ``start``).
     swapped : In(1)

@@ -3,10 +3,12 @@
 import random
 
 import pytest
+from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
 from zeroskip import ZeroskipConfig
-from zeroskip.hdl.folds import FoldSequencer
+from zeroskip.hdl.folds import FoldSequencer, restart_folds
+from zeroskip.hdl.layouts import command_layout
 from zeroskip.models.folds import fold_sequence
 
 _OUTPUTS = ("m_base", "n_base", "k_base", "tile_rows", "tile_last", "k_rows", "n_cols", "first_k",
@@ -24,6 +26,24 @@ def _expected(folds):
 
 def _outputs(ctx, dut):
     return {name: ctx.get(getattr(dut, name)) for name in _OUTPUTS}
+
+
+class WithDims(Elaboratable):
+    """``dut`` (a sequencer, or a block with :func:`command_members`) with its restart folds
+    computed from ``dims``, as the engine's command stage computes them. The dimensions are
+    also reachable as ``dut.restart_dims``, where the helpers below set them."""
+
+    def __init__(self, dut, cfg):
+        self.dut = dut
+        self._cfg = cfg
+        self.dims = Signal(command_layout(cfg))
+        dut.restart_dims = self.dims   # what the helpers below set
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = self.dut
+        m.d.comb += self.dut.restart_folds.eq(restart_folds(m, self._cfg, self.dims))
+        return m
 
 
 def _set_dims(ctx, dut, m, k, n):
@@ -76,7 +96,7 @@ async def _walk(ctx, dut, steps, rng=None):
 
 def _simulate(cfg, testbench):
     dut = FoldSequencer(cfg)
-    sim = Simulator(dut)
+    sim = Simulator(WithDims(dut, cfg))
     sim.add_clock(1e-8)
 
     async def bound(ctx):

@@ -13,7 +13,7 @@ from zeroskip import ZeroskipConfig
 from zeroskip.hdl.injector import ActivationInjector
 from zeroskip.models.folds import fold_sequence
 
-from .test_folds import start_command
+from .test_folds import WithDims, start_command
 
 
 def _run(cfg, m, k, n, *, credits, valid_p, full_p, deliver_p, seed):
@@ -67,7 +67,7 @@ def _run(cfg, m, k, n, *, credits, valid_p, full_p, deliver_p, seed):
                 return f
             index -= f.tile_rows
 
-    sim = Simulator(dut)
+    sim = Simulator(WithDims(dut, cfg))
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()

@@ -12,7 +12,7 @@ from zeroskip import ZeroskipConfig
 from zeroskip.hdl.loader import WeightLoader
 from zeroskip.models.folds import fold_sequence
 
-from .test_folds import start_command
+from .test_folds import WithDims, start_command
 
 SETTLE = 3
 
@@ -57,7 +57,7 @@ def _run(cfg, m, k, n, *, valid_p, swap_wait, seed):
             cycle += 1
             assert cycle < 5000, "loader stopped"
 
-    sim = Simulator(dut)
+    sim = Simulator(WithDims(dut, cfg))
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
