@@ -21,7 +21,7 @@ NON_DEFAULT = ZeroskipConfig(name="tiny_gemm", rows=4, cols=3, act_width=4, weig
                              weight_format="nm", nm_pattern="1:4", rle_run_width=3,
                              sparsity="1:4", output_stage=False, out_width=6,
                              requant_mult_width=9, primitives="ecp5", interface="axis",
-                             requant_rounding="half_even", bias=True)
+                             requant_rounding="half_even", bias=True, lut_pe_cols=1)
 
 
 def _flag(name):
