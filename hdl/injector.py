@@ -154,10 +154,7 @@ class ActivationInjector(wiring.Component):
         # are discarded by the accumulator. Between offered rows it holds: idle cycles cost
         # no operand switching.
         offered = self.activations.valid
-        # The rows (not their zero flags) are data without a reset, which would only add
-        # a net to every lane bit.
-        act = Signal.like(self.act, name="act_row", reset_less=True)
-        m.d.comb += self.act.eq(act)
+        act = self.act
         if cfg.bias:
             offered = offered & ~in_bias   # bias beats are not rows for the array
         with m.If(offered):

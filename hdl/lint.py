@@ -151,14 +151,14 @@ def _main_waivers(cfg, vfile):
                     "Operator ASSIGNW expects * bits on the Assign RHS, but Assign RHS's "
                     "SHIFTR generates * bits.*assign * = * >> *;*")]),
         _block([
-            "CMPCONST: the fold sequencer asks whether a command's dimension fits in one",
-            "fold (extent <= step). Where the step is at least the largest dimension",
-            "(2**dim_width - 1) the answer is always yes, and Amaranth leaves the constant",
-            "comparison to synthesis. Only those comparisons of a command's fields are",
-            "covered.",
+            "CMPCONST: the engine's command stage asks whether a command's dimension fits",
+            "in one fold (extent <= step) for the fold sequencers' first folds. Where the",
+            "step is at least the largest dimension (2**dim_width - 1) the answer is",
+            "always yes, and Amaranth leaves the constant comparison to synthesis. Only",
+            "those comparisons of the command port's fields are covered.",
         ], [_waiver("CMPCONST", vfile,
                     "Comparison is constant due to limited range*"
-                    "assign ?$* = *dims[*] <= *'h*;*")]),
+                    "assign ?$* = cmd__payload[*] <= *'h*;*")]),
         _block([
             "ASCRANGE, UNUSEDSIGNAL: Yosys declares a zero-width signal (an Amaranth",
             "Signal(range(1)), e.g. the weight loader's settle count of an array that needs",
