@@ -93,7 +93,7 @@ def _step(cfg, state, first):
 def restart_folds(m, cfg, dims, *, name="restart_folds"):
     """A signal of :func:`restart_layout` driven from the command ``dims`` (``m``, ``k``,
     ``n``): its first fold and the fold after it. The engine computes it once, as the
-    command enters its register slice, for every sequencer: a restart then only loads
+    command enters its register stage, for every sequencer: a restart then only loads
     registers (computed at the restart, the compares and subtracts from the command's
     payload into both sequencers' next-fold registers were the 8×8 engine's critical path,
     7.4-8.1 ns)."""

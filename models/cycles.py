@@ -5,7 +5,7 @@ both included, when no stream stalls (every input stream always has data, ``resu
 always ready). The tests compare it with the RTL for every shape they simulate.
 
 Timeline, in cycles from the engine's start, which is :data:`COMMAND_LATENCY` cycles after
-the command's transfer (the command passes a register slice) when the engine is idle; the
+the command's transfer (the command passes a register stage) when the engine is idle; the
 count adds it:
 
 * the weight loader shifts fold 0's R rows in cycles 1..R; fold 0's first activation row is
@@ -47,7 +47,7 @@ __all__ = ["predict_cycles", "scalesim_ws_cycles", "utilization", "result_path",
 # The result buffer (zeroskip.hdl.result_buffer): a row written in cycle y can be on the
 # results stream in y + 2 (counted here from the cycle after the write).
 FIFO_LATENCY = 1
-# The command's register slice (zeroskip.hdl.engine): an idle engine starts a command the
+# The command's register stage (zeroskip.hdl.engine): an idle engine starts a command the
 # cycle after its transfer.
 COMMAND_LATENCY = 1
 # A PE registers its operands, then the product, then the partial sum; with vendor
