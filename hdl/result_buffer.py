@@ -71,12 +71,15 @@ class ResultBuffer(wiring.Component):
         m = Module()
         depth = self._depth
         bits = (depth - 1).bit_length()
-        # Pointers with one bit more than the address: equal means empty. Bank 0's read
-        # pointer is the one compared.
+        # Pointers with one bit more than the address: equal means empty. Every bank compares
+        # its own read pointer with the write pointer, so that the step of its pointer depends
+        # on it alone: bank 0's compare stepping every bank's pointer was the 8×8 engine's
+        # critical path (7.4 ns, 5.9 of it routing). Bank 0's says whether the output loads.
         produce = Signal(bits + 1)
+        banks = len(self._edges) - 1
         consumes = [Signal(bits + 1, name=f"consume_{b}" if b else "consume")
-                    for b in range(len(self._edges) - 1)]
-        filled = Signal()
+                    for b in range(banks)]
+        filled = [Signal(name=f"filled_{b}" if b else "filled") for b in range(banks)]
         refill = Signal()
         # The output register is data: no reset (``out.valid`` has one).
         payload = Signal.like(self.out.payload, name="payload", reset_less=True)
@@ -90,16 +93,14 @@ class ResultBuffer(wiring.Component):
             rd = storage.read_port(domain="comb")
             m.d.comb += [wr.addr.eq(produce[:bits]), wr.data.eq(w_bits[lo:hi]),
                          wr.en.eq(self.w_en), rd.addr.eq(consumes[b][:bits])]
+            m.d.comb += filled[b].eq(produce != consumes[b])
             with m.If(refill):
                 m.d.sync += out_bits[lo:hi].eq(rd.data)
-                with m.If(filled):
+                with m.If(filled[b]):
                     m.d.sync += consumes[b].eq(consumes[b] + 1)
-        m.d.comb += [
-            filled.eq(produce != consumes[0]),
-            refill.eq(~self.out.valid | self.out.ready),
-        ]
+        m.d.comb += refill.eq(~self.out.valid | self.out.ready)
         with m.If(self.w_en):
             m.d.sync += produce.eq(produce + 1)
         with m.If(refill):
-            m.d.sync += self.out.valid.eq(filled)
+            m.d.sync += self.out.valid.eq(filled[0])
         return m
