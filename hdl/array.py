@@ -130,6 +130,8 @@ class WeightStationaryArray(wiring.Component):
     -------
     act : In(activation_row_layout)
     act_swap : In(1)
+        The fold's first row; never high in two consecutive cycles (the engine's folds are a
+        weight reload apart).
     w_row : In(weight_row_layout)
         Weight row entering the bottom of the shadow chains.
     w_shift : In(1)
@@ -179,7 +181,7 @@ class WeightStationaryArray(wiring.Component):
             zero_chains.append(self.w_row_zero)
         for r in range(cfg.rows):
             bind = {
-                "swap_in": delay(m, self.act_swap, r, name=f"swap_skew_{r}"),
+                "swap_in": self._row_swap(m, r),
                 "w_shift": self.w_shift,
                 "psum_in": sums[r], "psum_out": sums[r + 1],
                 "w_chain_in": chains[r + 1], "w_chain_out": chains[r],
@@ -213,3 +215,20 @@ class WeightStationaryArray(wiring.Component):
             m.d.comb += self.psum[c].eq(
                 delay(m, bottom[c], cfg.cols - 1 - c, name=f"psum_deskew_{c}", reset_less=True))
         return m
+
+    def _row_swap(self, m, r):
+        """``act_swap`` delayed by ``r`` cycles for row ``r``, on a line of the row's own.
+
+        PE (r, c) sees the swap ``r + c`` cycles late, so with one skew line shared by all
+        rows every PE of an anti-diagonal would take it from the same flip-flop: synthesis
+        merges equal shift-register stages, and that net, across rows, into each PE's slot
+        select was the 8×8 2:4 engine's critical path (7.4 ns, 5.9 of it routing). Row r's
+        line instead starts with a register of its own, ``act_swap & ~itself``: swaps are at
+        least a weight reload apart (:attr:`swap_settle` plus R rows), never in consecutive
+        cycles, so it is ``act_swap`` one cycle late, but it steps from its own value, and no
+        stage of one row's line is a copy of another's."""
+        if r == 0:
+            return self.act_swap
+        first = Signal(name=f"swap_skew_{r}_d1")
+        m.d.sync += first.eq(self.act_swap & ~first)
+        return delay(m, first, r - 1, name=f"swap_skew_{r}_line")

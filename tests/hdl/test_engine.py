@@ -48,6 +48,7 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None,
         ctx.set(dut.cmd.valid, 1)
         ctx.set(dut.results.ready, 1)
         wi = ai = cycle = 0
+        swapped = False
         while "last" not in stamps:
             ctx.set(dut.weights.valid, wi < len(weights))
             if wi < len(weights):
@@ -55,10 +56,13 @@ def run_engine(cfg, m, k, n, seed=0, weight_zeros=None, requant=None, bias=None,
             ctx.set(dut.activations.valid, ai < len(acts))
             if ai < len(acts):
                 ctx.set(dut.activations.payload, [int(x) for x in acts[ai]])
-            *_, cmd_ok, w_ok, a_ok, r_valid, r_payload = await ctx.tick().sample(
+            *_, cmd_ok, w_ok, a_ok, r_valid, r_payload, swap = await ctx.tick().sample(
                 dut.cmd.ready & dut.cmd.valid, dut.weights.ready & dut.weights.valid,
                 dut.activations.ready & dut.activations.valid, dut.results.valid,
-                dut.results.payload)
+                dut.results.payload, dut.array.act_swap)
+            # The array's per-row swap lines rely on this (WeightStationaryArray._row_swap).
+            assert not (swap and swapped), f"act_swap high in consecutive cycles ({cycle})"
+            swapped = swap
             if cmd_ok:
                 commands.pop(0)
                 if commands:
