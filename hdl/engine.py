@@ -8,7 +8,7 @@ from .accumulator import Accumulator
 from .array import WeightStationaryArray
 from .bias import BiasQueue
 from .decoders import weight_decoder
-from .folds import restart_folds, restart_layout
+from .folds import first_fold, fold_state_layout
 from .injector import ActivationInjector
 from .layouts import command_layout, compressed_word_layout, result_row_layout, stream_layouts
 from .loader import WeightLoader
@@ -130,17 +130,18 @@ class GemmEngine(wiring.Component):
 
         # Command ------------------------------------------------------------------------------
         # The command passes a register stage that also holds what every block's restart
-        # needs, computed once as it enters: the first two folds (both fold sequencers load
-        # them) and whether it has work (the decoder's stream_follows). A restart then loads
-        # registers from registers. From the port (the out-of-context wrapper's input
-        # registers, by the pins), the payload's compares and subtracts into both sequencers'
-        # next-fold registers had led most ECP5 placements' critical paths. The stage costs
+        # needs, computed once as it enters: the first fold (both fold sequencers load it and
+        # step to the next themselves) and whether it has work (the decoder's
+        # stream_follows). A restart then loads registers from registers. From the port (the
+        # out-of-context wrapper's input registers, by the pins), the payload's compares and
+        # subtracts into both sequencers' fold registers had led most ECP5 placements'
+        # critical paths. The stage costs
         # a command that finds the engine idle one cycle (COMMAND_LATENCY in the cycle
         # model), and holds a command while another runs, which then starts as soon as the
         # running one ends. Its ready comes from registers.
         p = self.cmd.payload
         staged = Signal(data.StructLayout({
-            "cmd": command_layout(cfg), "folds": restart_layout(cfg), "has_work": 1}),
+            "cmd": command_layout(cfg), "fold": fold_state_layout(cfg), "has_work": 1}),
             name="command", reset_less=True)
         staged_valid = Signal(name="command_valid")
         staged_valid_next = Signal()
@@ -176,7 +177,7 @@ class GemmEngine(wiring.Component):
         ]
         with m.If(take):
             m.d.sync += [staged.cmd.eq(p),
-                         staged.folds.eq(restart_folds(m, cfg, p)),
+                         staged.fold.eq(first_fold(m, cfg, p)),
                          staged.has_work.eq((p.m != 0) & (p.k != 0) & (p.n != 0))]
         m.d.sync += staged_valid.eq(staged_valid_next)
         with m.If(start):
@@ -189,9 +190,9 @@ class GemmEngine(wiring.Component):
             cfg, credits=self.result_buffer_depth)
         for name, block in (("loader", loader), ("injector", injector)):
             # The fold sequencers register their outputs: on a start they load the staged
-            # command's first two folds.
+            # command's first fold.
             block_start, block_running = control(name)
-            m.d.comb += [block.start.eq(block_start), block.restart_folds.eq(staged.folds),
+            m.d.comb += [block.start.eq(block_start), block.first_fold.eq(staged.fold),
                          block.running.eq(block_running)]
         if self._decoder is None:
             wiring.connect(m, wiring.flipped(self.weights), loader.rows)

@@ -5,21 +5,21 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["FoldSequencer", "command_members", "add_fold_sequencer", "fold_state_layout",
-           "restart_layout", "restart_folds"]
+           "first_fold"]
 
 
 def command_members(cfg):
     """The command ports a block that walks the folds takes: ``start`` (a command is accepted
-    this cycle), ``restart_folds`` (the new command's first two folds, :func:`restart_folds`,
-    in the ``start`` cycle) and ``running``."""
-    return {"start": In(1), "restart_folds": In(restart_layout(cfg)), "running": In(1)}
+    this cycle), ``first_fold`` (the new command's first fold, :func:`first_fold`, in the
+    ``start`` cycle) and ``running``."""
+    return {"start": In(1), "first_fold": In(fold_state_layout(cfg)), "running": In(1)}
 
 
 def add_fold_sequencer(m, block, cfg):
     """Add a :class:`FoldSequencer` to ``m`` as ``folds``, restarted by ``block.start`` with
-    ``block``'s first folds (see :func:`command_members`); returns it."""
+    ``block``'s first fold (see :func:`command_members`); returns it."""
     m.submodules.folds = folds = FoldSequencer(cfg)
-    m.d.comb += [folds.restart.eq(block.start), folds.restart_folds.eq(block.restart_folds)]
+    m.d.comb += [folds.restart.eq(block.start), folds.first_fold.eq(block.first_fold)]
     return folds
 
 
@@ -34,11 +34,6 @@ def fold_state_layout(cfg):
         "tile_rows": range(cfg.acc_depth + 1), "tile_last": range(cfg.acc_depth),
         "k_base": cfg.dim_width, "n_base": cfg.dim_width, "m_base": cfg.dim_width,
     })
-
-
-def restart_layout(cfg):
-    """A command's first fold and the one after it: what a restart loads."""
-    return data.StructLayout({"first": fold_state_layout(cfg), "next": fold_state_layout(cfg)})
 
 
 # Each dimension's fields in the fold state: what is left, whether this is its last fold, the
@@ -90,19 +85,16 @@ def _step(cfg, state, first):
     return out
 
 
-def restart_folds(m, cfg, dims, *, name="restart_folds"):
-    """A signal of :func:`restart_layout` driven from the command ``dims`` (``m``, ``k``,
-    ``n``): its first fold and the fold after it. The engine computes it once, as the
-    command enters its register stage, for every sequencer: a restart then only loads
-    registers (computed at the restart, the compares and subtracts from the command's
-    payload into both sequencers' next-fold registers were the 8×8 engine's critical path,
-    7.4-8.1 ns)."""
-    folds = Signal(restart_layout(cfg), name=name)
-    first = _first(cfg, dims)
-    second = _step(cfg, first, first)
-    m.d.comb += [folds.first[key].eq(value) for key, value in first.items()]
-    m.d.comb += [folds.next[key].eq(value) for key, value in second.items()]
-    return folds
+def first_fold(m, cfg, dims, *, name="first_fold"):
+    """A signal of :func:`fold_state_layout` driven from the command ``dims`` (``m``, ``k``,
+    ``n``): its first fold. The engine computes it once, as the command enters its register
+    stage, for every sequencer: a restart then only loads registers (computed at the restart,
+    the compares and subtracts from the command's payload into both sequencers' fold
+    registers were the 8×8 engine's critical path, 7.4-8.1 ns). The fold after it the
+    sequencer steps to itself, in the cycle after the restart."""
+    fold = Signal(fold_state_layout(cfg), name=name)
+    m.d.comb += [fold[key].eq(value) for key, value in _first(cfg, dims).items()]
+    return fold
 
 
 class FoldSequencer(wiring.Component):
@@ -114,12 +106,11 @@ class FoldSequencer(wiring.Component):
     Members
     -------
     restart : In(1)
-        Return to the first fold of the command whose folds are in ``restart_folds`` (outputs
-        valid from the next cycle on).
-    restart_folds : In(restart_layout)
-        The new command's first fold and the one after it (:func:`restart_folds`), read in
-        the ``restart`` cycle only: the sequencer keeps the first, to which every later step
-        returns K and N.
+        Return to the first fold of the command, ``first_fold`` (outputs valid from the next
+        cycle on).
+    first_fold : In(fold_state_layout)
+        The new command's first fold (:func:`first_fold`), read in the ``restart`` cycle
+        only: the sequencer keeps it, and every later step returns K and N to it.
     advance : In(1)
         Step to the next fold.
     m_base, n_base, k_base : Out
@@ -145,7 +136,7 @@ class FoldSequencer(wiring.Component):
         dim = unsigned(cfg.dim_width)
         super().__init__({
             "restart": In(1),
-            "restart_folds": In(restart_layout(cfg)),
+            "first_fold": In(fold_state_layout(cfg)),
             "advance": In(1),
             "m_base": Out(dim),
             "n_base": Out(dim),
@@ -187,9 +178,13 @@ class FoldSequencer(wiring.Component):
                         {name: initial[name] for name in layout.members})
         # The fold after the current one: next_fold, or, while its step is pending, the step.
         coming = {name: Mux(pending, stepped[name], nxt[name]) for name in layout.members}
+        # A restart loads the first fold into all three, with the step pending: the fold
+        # after it is then stepped from next_fold like any other (and from a register:
+        # stepped at the command's entry, the second subtract behind the first fold's compare
+        # led an 8×8 placement from the command port, 7.3 ns).
         with m.If(self.restart):
-            m.d.sync += [cur.eq(self.restart_folds.first), initial.eq(self.restart_folds.first),
-                         nxt.eq(self.restart_folds.next), pending.eq(0)]
+            m.d.sync += [cur.eq(self.first_fold), initial.eq(self.first_fold),
+                         nxt.eq(self.first_fold), pending.eq(1)]
         with m.Else():
             with m.If(self.advance):
                 store(cur, coming)

@@ -42,7 +42,7 @@ class ActivationInjector(wiring.Component):
 
     Members
     -------
-    start, restart_folds, running : In
+    start, first_fold, running : In
         As for :class:`~zeroskip.hdl.loader.WeightLoader`.
     shadow_full : In(1)
         The next fold's weights are in the shadow chains.

@@ -7,7 +7,7 @@ from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
 from zeroskip import ZeroskipConfig
-from zeroskip.hdl.folds import FoldSequencer, restart_folds
+from zeroskip.hdl.folds import FoldSequencer, first_fold
 from zeroskip.hdl.layouts import command_layout
 from zeroskip.models.folds import fold_sequence
 
@@ -42,7 +42,7 @@ class WithDims(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.submodules.dut = self.dut
-        m.d.comb += self.dut.restart_folds.eq(restart_folds(m, self._cfg, self.dims))
+        m.d.comb += self.dut.first_fold.eq(first_fold(m, self._cfg, self.dims))
         return m
 
 
