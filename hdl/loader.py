@@ -38,9 +38,9 @@ class WeightLoader(wiring.Component):
     -------
     start : In(1)
         A command is accepted this cycle: return to its first fold.
-    restart_folds : In(restart_layout)
-        The new command's first two folds (:func:`~zeroskip.hdl.folds.restart_folds`), in
-        the ``start`` cycle.
+    first_fold : In(fold_state_layout)
+        The new command's first fold (:func:`~zeroskip.hdl.folds.first_fold`), in the
+        ``start`` cycle.
     running : In(1)
         A command is running (from the cycle after ``start``).
     swapped : In(1)
@@ -92,8 +92,17 @@ class WeightLoader(wiring.Component):
         settled = Signal(name="settled", init=1)  # settle == 0
         loading = Signal()
         shift = Signal()
+        # The loader's own copy of shadow_full (the output goes to the injector): both step
+        # alike, each from its own value, so synthesis keeps them apart. From the output's
+        # flip-flop, placed between the two blocks, into the fold advance was an 8×8 2:4
+        # placement's critical path (8.1 ns, 6.6 of it routing).
+        # (The output's update is written as logic and the copy's as a hold, since Yosys
+        # turns a hold into a clock enable and would then merge two alike.)
+        full = Signal(name="shadow_full_local")
+        m.d.sync += self.shadow_full.eq((~self.start & shift & row_last)
+                                        | (~self.swapped & self.shadow_full))
         m.d.comb += [
-            loading.eq(self.running & ~done & ~self.shadow_full & settled),
+            loading.eq(self.running & ~done & ~full & settled),
             self.rows.ready.eq(loading & take),
             shift.eq(loading & (~take | self.rows.valid)),
         ]
@@ -108,7 +117,7 @@ class WeightLoader(wiring.Component):
                 m.d.sync += self.w_row_zero[c].eq(~take | (value == 0))
 
         with m.If(self.swapped):
-            m.d.sync += [self.shadow_full.eq(0), settle.eq(self._settle),
+            m.d.sync += [full.eq(0), settle.eq(self._settle),
                          settled.eq(self._settle == 0)]
         with m.Elif(~settled):
             m.d.sync += [settle.eq(settle - 1), settled.eq(settle == 1)]
@@ -119,7 +128,7 @@ class WeightLoader(wiring.Component):
         with m.Elif(shift):
             with m.If(row_last):
                 m.d.sync += [row.eq(0), row_last.eq(rows == 1), take.eq(1),
-                             self.shadow_full.eq(1)]
+                             full.eq(1)]
                 m.d.comb += folds.advance.eq(1)
                 with m.If(folds.last):
                     m.d.sync += done.eq(1)
