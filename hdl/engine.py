@@ -135,10 +135,9 @@ class GemmEngine(wiring.Component):
         # stream_follows). A restart then loads registers from registers. From the port (the
         # out-of-context wrapper's input registers, by the pins), the payload's compares and
         # subtracts into both sequencers' fold registers had led most ECP5 placements'
-        # critical paths. The stage costs
-        # a command that finds the engine idle one cycle (COMMAND_LATENCY in the cycle
-        # model), and holds a command while another runs, which then starts as soon as the
-        # running one ends. Its ready comes from registers.
+        # critical paths. The stage costs a command that finds the engine idle one cycle
+        # (COMMAND_LATENCY in the cycle model), and holds a command while another runs,
+        # which then starts as soon as the running one ends. Its ready comes from registers.
         p = self.cmd.payload
         staged = Signal(data.StructLayout({
             "cmd": command_layout(cfg), "fold": fold_state_layout(cfg), "has_work": 1}),
