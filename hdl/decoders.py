@@ -145,8 +145,9 @@ class WeightDecoder(wiring.Component):
         # critical path (9.8 ns).
         enough = None
         if ok is None:
-            enough = Signal(len(lengths), name="enough",
-                            init=sum(1 << i for i, bits in enumerate(lengths) if bits <= 0))
+            # An empty buffer holds no row: every row has bits (bitmask's mask, CSR's count).
+            assert min(lengths) > 0, lengths
+            enough = Signal(len(lengths), name="enough")
             ok = _choose(length.select, [enough[i] for i in range(len(lengths))])
 
         # Decoded rows queue in a FIFO of R rows (distributed RAM on FPGAs): the decoder can run
@@ -199,6 +200,13 @@ class WeightDecoder(wiring.Component):
             return Cat(Const(1) if bits // grain - delta <= 0 else held >= bits // grain - delta
                        for bits in lengths)
 
+        def flags_next(after, delta):
+            """Next cycle's flags ``after(d)`` (a function of the level changed by ``d``
+            granules) when the level gains ``delta`` and, on an advance, loses the row."""
+            return Mux(advance, _choose(length.select, [after(delta - bits // grain)
+                                                        for bits in lengths]),
+                       after(delta))
+
         m.d.comb += [
             self.words.ready.eq(taking),
             incoming.eq(self.words.valid & taking),
@@ -214,32 +222,20 @@ class WeightDecoder(wiring.Component):
                 appended.eq(buffer | (self.words.payload.data << level)[:size]),
                 held_next.eq(Mux(advance, _choose(length.select, [a + step for a in after]),
                                  held + step)),
-                room_next.eq(Mux(advance,
-                                 _choose(length.select, [room_after(step - bits // grain)
-                                                         for bits in lengths]),
-                                 room_after(step))),
+                room_next.eq(flags_next(room_after, step)),
                 last_next.eq(self.words.payload.last),
             ]
             if enough is not None:
-                m.d.comb += enough_next.eq(Mux(
-                    advance, _choose(length.select, [enough_after(step - bits // grain)
-                                                     for bits in lengths]),
-                    enough_after(step)))
+                m.d.comb += enough_next.eq(flags_next(enough_after, step))
         with m.Else():
             m.d.comb += [
                 appended.eq(buffer),
                 held_next.eq(Mux(advance, _choose(length.select, after), held)),
-                room_next.eq(Mux(advance,
-                                 _choose(length.select, [room_after(-(bits // grain))
-                                                         for bits in lengths]),
-                                 room_after(0))),
+                room_next.eq(flags_next(room_after, 0)),
                 last_next.eq(last_seen),
             ]
             if enough is not None:
-                m.d.comb += enough_next.eq(Mux(
-                    advance, _choose(length.select, [enough_after(-(bits // grain))
-                                                     for bits in lengths]),
-                    enough_after(0)))
+                m.d.comb += enough_next.eq(flags_next(enough_after, 0))
         if enough is not None:
             m.d.sync += enough.eq(enough_next)
         m.d.sync += [
@@ -255,7 +251,7 @@ class WeightDecoder(wiring.Component):
             m.d.sync += [buffer.eq(0), held.eq(0), last_seen.eq(~self.stream_follows),
                          taking.eq(self.stream_follows)]
             if enough is not None:
-                m.d.sync += enough.eq(Cat(Const(bits <= 0) for bits in lengths))
+                m.d.sync += enough.eq(0)
         return m
 
 

@@ -29,8 +29,8 @@ def _outputs(ctx, dut):
 
 
 class WithDims(Elaboratable):
-    """``dut`` (a sequencer, or a block with :func:`command_members`) with its restart folds
-    computed from ``dims``, as the engine's command stage computes them. The dimensions are
+    """``dut`` (a sequencer, or a block with :func:`command_members`) with its first fold
+    computed from ``dims``, as the engine's command stage computes it. The dimensions are
     also reachable as ``dut.restart_dims``, where the helpers below set them."""
 
     def __init__(self, dut, cfg):
