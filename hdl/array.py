@@ -131,7 +131,10 @@ class WeightStationaryArray(wiring.Component):
     act : In(activation_row_layout)
     act_swap : In(1)
         The fold's first row; never high in two consecutive cycles (the engine's folds are a
-        weight reload apart).
+        weight reload apart). Drives PE (0, 0).
+    act_swap_lines : In(1)
+        Equal to ``act_swap`` in every cycle, from a flip-flop of its own (the injector's):
+        it starts the other rows' swap lines.
     w_row : In(weight_row_layout)
         Weight row entering the bottom of the shadow chains.
     w_shift : In(1)
@@ -150,6 +153,7 @@ class WeightStationaryArray(wiring.Component):
         members = {
             "act": In(activation_row_layout(cfg)),
             "act_swap": In(unsigned(1)),
+            "act_swap_lines": In(unsigned(1)),
             "w_row": In(weight_row_layout(cfg)),
             "w_shift": In(unsigned(1)),
             "psum": Out(data.ArrayLayout(psum_shape(cfg), cfg.cols)),
@@ -223,12 +227,13 @@ class WeightStationaryArray(wiring.Component):
         rows every PE of an anti-diagonal would take it from the same flip-flop: synthesis
         merges equal shift-register stages, and that net, across rows, into each PE's slot
         select was the 8×8 2:4 engine's critical path (7.4 ns, 5.9 of it routing). Row r's
-        line instead starts with a register of its own, ``act_swap & ~itself``: swaps are at
-        least a weight reload apart (:attr:`swap_settle` plus R rows), never in consecutive
+        line instead starts with a register of its own, ``act_swap_lines & ~itself``: swaps are
+        at least a weight reload apart (:attr:`swap_settle` plus R rows), never in consecutive
         cycles, so it is ``act_swap`` one cycle late, but it steps from its own value, and no
-        stage of one row's line is a copy of another's."""
+        stage of one row's line is a copy of another's. Row 0 takes ``act_swap``, whose
+        flip-flop then drives PE (0, 0) alone and can sit beside it."""
         if r == 0:
             return self.act_swap
         first = Signal(name=f"swap_skew_{r}_d1")
-        m.d.sync += first.eq(self.act_swap & ~first)
+        m.d.sync += first.eq(self.act_swap_lines & ~first)
         return delay(m, first, r - 1, name=f"swap_skew_{r}_line")

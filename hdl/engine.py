@@ -220,6 +220,7 @@ class GemmEngine(wiring.Component):
             array.w_row.eq(loader.w_row),
             array.act.eq(injector.act),
             array.act_swap.eq(injector.act_swap),
+            array.act_swap_lines.eq(injector.act_swap_lines),
         ]
         if cfg.zero_gating:
             m.d.comb += [array.w_row_zero.eq(loader.w_row_zero),

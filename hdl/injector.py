@@ -45,7 +45,8 @@ class ActivationInjector(wiring.Component):
     start, first_fold, running : In
         As for :class:`~zeroskip.hdl.loader.WeightLoader`.
     shadow_full : In(1)
-        The next fold's weights are in the shadow chains.
+        The next fold's weights are in the shadow chains. Low in the cycle after
+        ``swapped`` (a refill takes R weight rows), so swaps are never in consecutive cycles.
     activations : In(stream.Signature(activation_row_layout))
     delivered : In(1)
         A result row left the buffer.
@@ -55,6 +56,10 @@ class ActivationInjector(wiring.Component):
         To the array: the row (lanes of zeros keep their old value), the swap mark of a
         fold's first row, the zero flags (``zero_gating`` only). Between transfers ``act``
         may already hold the row offered next; only rows marked by ``meta.valid`` count.
+    act_swap_lines : Out(1)
+        Equal to ``act_swap`` in every cycle, from a flip-flop of its own: for the array's
+        swap lines (:class:`~zeroskip.hdl.array.WeightStationaryArray`), so that
+        ``act_swap`` drives the first PE alone.
     meta : Out(accumulator_meta_layout)
         The row's bookkeeping, presented with ``act``; ``meta.valid`` marks a row.
     bias_rows : Out(stream.Signature(bias_row_layout))
@@ -76,6 +81,7 @@ class ActivationInjector(wiring.Component):
             "swapped": Out(1),
             "act": Out(activation_row_layout(cfg)),
             "act_swap": Out(1),
+            "act_swap_lines": Out(1),
             "meta": Out(accumulator_meta_layout(cfg)),
         }
         if cfg.zero_gating:
@@ -128,6 +134,13 @@ class ActivationInjector(wiring.Component):
         with m.Elif(~claim & self.delivered):
             m.d.sync += room.eq(1)
 
+        # Two flip-flops hold the swap mark. One drives PE (0, 0), where it selects the
+        # slot and the weight: shared with the rows' swap lines, which span the array, it
+        # sat between them, and its route into row 0's slot select was the 8×8 2:4 engine's
+        # critical path (7.4 ns, 6.0 of it routing). The other steps from its own value
+        # (``swapped & ~itself``: swaps are never in consecutive cycles, see the array), so
+        # synthesis cannot merge the two.
+        m.d.sync += self.act_swap_lines.eq(self.swapped & ~self.act_swap_lines)
         m.d.sync += [
             self.act_swap.eq(self.swapped),
             self.meta.valid.eq(fire),

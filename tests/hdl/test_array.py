@@ -125,6 +125,7 @@ def _run(cfg, make_folds, *, early=0, seed=0):
             ctx.set(dut.w_shift, step.get("w_shift", 0))
             ctx.set(dut.w_row, step.get("w_row", _garbage_weight_row(cfg, rng)))
             ctx.set(dut.act_swap, step.get("act_swap", 0))
+            ctx.set(dut.act_swap_lines, step.get("act_swap", 0))
             if cfg.zero_gating:
                 # A lane flagged zero may hold anything: give it a non-zero garbage value.
                 zero = [v == 0 for v in acts]

@@ -26,14 +26,16 @@ def _run(cfg, m, k, n, *, credits, valid_p, full_p, deliver_p, seed):
 
     async def tb(ctx):
         await start_command(ctx, dut, m, k, n)
-        pending, cycle, full, in_flight = list(rows), 0, False, 0
+        pending, cycle, full, in_flight, last_swap = list(rows), 0, False, 0, -cfg.rows
         held = [0] * cfg.k_per_fold
         while len(seen) < len(rows):
             offer = bool(pending) and rng.random() < valid_p
             ctx.set(dut.activations.valid, offer)
             if offer:
                 ctx.set(dut.activations.payload, pending[0])
-            full = full or rng.random() < full_p          # the loader filled the shadow
+            # The loader fills the shadow, which takes R weight rows after a swap at least.
+            refilled = cycle > last_swap + cfg.rows and rng.random() < full_p
+            full = full or refilled
             ctx.set(dut.shadow_full, full)
             deliver = in_flight > 0 and rng.random() < deliver_p
             ctx.set(dut.delivered, deliver)
@@ -48,10 +50,12 @@ def _run(cfg, m, k, n, *, credits, valid_p, full_p, deliver_p, seed):
                 seen.append((int(meta.addr), bool(meta.first_k), bool(meta.last_k),
                              int(meta.n_cols), bool(meta.last), value,
                              bool(ctx.get(dut.act_swap))))
+            # The array's swap lines start from a copy of act_swap (of their own flip-flop).
+            assert ctx.get(dut.act_swap_lines) == ctx.get(dut.act_swap), cycle
             if ctx.get(dut.swapped):
                 swaps.append(cycle)
                 assert full, "a fold started without its shadow weights"
-                full = False
+                full, last_swap = False, cycle
             if offer and ctx.get(dut.activations.ready):
                 in_flight += fold_of(len(rows) - len(pending)).last_k
                 pending.pop(0)
