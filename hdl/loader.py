@@ -82,7 +82,8 @@ class WeightLoader(wiring.Component):
         m = Module()
         cfg = self._cfg
         rows = cfg.rows
-        folds = add_fold_sequencer(m, self, cfg)
+        # A fold takes R shifts, so with two rows or more advances are spaced.
+        folds = add_fold_sequencer(m, self, cfg, spaced=rows > 1)
 
         done = Signal()
         row = Signal(range(max(rows, 2)))

@@ -78,12 +78,16 @@ async def start_command(ctx, dut, m, k, n):
     ctx.set(dut.running, 1)
 
 
-async def _walk(ctx, dut, steps, rng=None):
+async def _walk(ctx, dut, steps, rng=None, *, spaced=False):
     """Outputs of ``steps`` folds, advancing after each; with ``rng``, idle cycles (advance
-    low) come between folds and must leave the outputs unchanged."""
+    low) come between folds and must leave the outputs unchanged. ``spaced``: one idle cycle
+    at least before each advance (after the restart and after each advance), as a spaced
+    sequencer's block guarantees."""
     seen = []
     for _ in range(steps):
-        while rng is not None and rng.random() < 0.4:
+        idle = int(spaced)
+        while idle or (rng is not None and rng.random() < 0.4):
+            idle = 0
             held = _outputs(ctx, dut)
             await ctx.tick()
             assert _outputs(ctx, dut) == held, "outputs moved without advance"
@@ -94,8 +98,8 @@ async def _walk(ctx, dut, steps, rng=None):
     return seen
 
 
-def _simulate(cfg, testbench):
-    dut = FoldSequencer(cfg)
+def _simulate(cfg, testbench, *, spaced=False):
+    dut = FoldSequencer(cfg, spaced=spaced)
     sim = Simulator(WithDims(dut, cfg))
     sim.add_clock(1e-8)
 
@@ -123,23 +127,26 @@ _CASES = {
 }
 
 
+@pytest.mark.parametrize("spaced", [False, True], ids=["any_advance", "spaced"])
 @pytest.mark.parametrize("kw, dims", _CASES.values(), ids=_CASES.keys())
-def test_walk_matches_fold_sequence(kw, dims):
+def test_walk_matches_fold_sequence(kw, dims, spaced):
     cfg = ZeroskipConfig(**{"output_stage": False, **kw})
     expected = _expected(fold_sequence(cfg, *dims))
     seen = []
 
     async def tb(ctx, dut):
         await _command(ctx, dut, *dims)
-        seen.extend(await _walk(ctx, dut, len(expected), random.Random(sum(dims))))
+        seen.extend(await _walk(ctx, dut, len(expected), random.Random(sum(dims)),
+                                spaced=spaced))
 
-    _simulate(cfg, tb)
+    _simulate(cfg, tb, spaced=spaced)
     assert len(expected) > 0
     assert seen == expected
 
 
+@pytest.mark.parametrize("spaced", [False, True], ids=["any_advance", "spaced"])
 @pytest.mark.parametrize("advance_too", [False, True], ids=["restart", "restart_and_advance"])
-def test_restart_mid_walk_returns_to_first_fold(advance_too):
+def test_restart_mid_walk_returns_to_first_fold(advance_too, spaced):
     """A restart part-way through returns to the first fold, of the new command's dims; it
     wins over an advance in the same cycle."""
     cfg = ZeroskipConfig(rows=2, cols=2, acc_depth=3, output_stage=False)
@@ -151,16 +158,16 @@ def test_restart_mid_walk_returns_to_first_fold(advance_too):
 
     async def tb(ctx, dut):
         await _command(ctx, dut, *first)
-        seen["part"] = await _walk(ctx, dut, part)
+        seen["part"] = await _walk(ctx, dut, part, spaced=spaced)
         seen["before"] = _outputs(ctx, dut)
         ctx.set(dut.advance, int(advance_too))
         await _command(ctx, dut, *second)
         ctx.set(dut.advance, 0)
-        seen["second"] = await _walk(ctx, dut, len(expected_second))
+        seen["second"] = await _walk(ctx, dut, len(expected_second), spaced=spaced)
         await _command(ctx, dut, *first)
-        seen["again"] = await _walk(ctx, dut, len(expected_first))
+        seen["again"] = await _walk(ctx, dut, len(expected_first), spaced=spaced)
 
-    _simulate(cfg, tb)
+    _simulate(cfg, tb, spaced=spaced)
     assert seen["part"] == expected_first[:part]
     assert seen["before"] == expected_first[part] != expected_first[0]
     assert seen["second"] == expected_second
