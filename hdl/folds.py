@@ -125,7 +125,7 @@ class FoldSequencer(wiring.Component):
     m_base, n_base, k_base : Out
         First row, column and K position of the current fold.
 
-    Every output is registered.
+    Every output but ``next_single`` is registered.
     tile_rows : Out
         Rows of A in the current M tile: ``min(acc_depth, M - m_base)``.
     tile_last : Out
@@ -138,6 +138,10 @@ class FoldSequencer(wiring.Component):
         The fold is the first / last K fold of its output tile.
     last : Out(1)
         The fold is the final fold of the command.
+    next_single : Out(1)
+        The fold after the current one has one row per fold (``tile_rows == 1``); valid
+        whenever no step is pending, so at every advance of a spaced sequencer. Not a
+        register: a compare on the stored next fold.
     """
 
     def __init__(self, cfg, *, spaced=False):
@@ -158,12 +162,13 @@ class FoldSequencer(wiring.Component):
             "first_k": Out(1),
             "last_k": Out(1),
             "last": Out(1),
+            "next_single": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        # Every output is a register, and the advance only loads registers. The sequencer
-        # keeps the current fold (``fold``, of which only the outputs are read) and the one
+        # Every output but next_single is a register, and the advance only loads registers.
+        # The sequencer keeps the current fold (``fold``, of which only the outputs are read) and the one
         # after it (``next_fold``; while a step is pending, after an advance or a restart,
         # ``next_fold`` still holds the current fold and the one after it is its step). An
         # advance loads the fold after it into the outputs; the
@@ -214,5 +219,6 @@ class FoldSequencer(wiring.Component):
             self.k_rows.eq(cur.k_rows), self.n_cols.eq(cur.n_cols),
             self.first_k.eq(cur.first_k), self.last_k.eq(cur.last_k),
             self.last.eq(cur.last_m & cur.last_n & cur.last_k),
+            self.next_single.eq(nxt.tile_last == 0),
         ]
         return m

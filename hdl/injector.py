@@ -97,7 +97,7 @@ class ActivationInjector(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        folds = add_fold_sequencer(m, self, cfg)
+        folds = add_fold_sequencer(m, self, cfg, spaced=True)   # see `hold`
 
         done = Signal()
         row = Signal(range(max(cfg.acc_depth, 2)))
@@ -106,6 +106,16 @@ class ActivationInjector(wiring.Component):
         reserved = Signal(range(self._credits + 1))
         room = Signal(name="room", init=1)             # reserved < credits
         fire = Signal()                                # an activation row is taken
+        # The fold sequencer is spaced: it takes no advance in the cycle after one. Only a
+        # fold of one row can end in the cycle after the previous fold's last row (every
+        # fold's first row waits for shadow_full, which is low in the cycle after a swap),
+        # so such a fold's row waits one cycle when it would come straight after an
+        # advance: a one-row last M tile after full tiles of at least 2R + C - 1 rows, at
+        # most once per command (the cycle model counts it). In exchange the advance loads
+        # the sequencer's outputs from registers alone: the step's subtracts into them led
+        # an 8×8 placement (7.4 ns).
+        hold = Signal(name="single_hold")
+        m.d.sync += hold.eq(folds.advance & folds.next_single)
         m.d.comb += last_row.eq(row == folds.tile_last)
         if cfg.bias:
             in_bias = Signal(name="in_bias", init=1)    # taking the fold's bias beats
@@ -113,14 +123,15 @@ class ActivationInjector(wiring.Component):
             m.d.comb += [
                 self.activations.ready.eq(self.running & ~done & Mux(
                     in_bias, self.bias_rows.ready,
-                    (~first_row | self.shadow_full) & (~folds.last_k | room))),
+                    (~first_row | (self.shadow_full & ~hold)) & (~folds.last_k | room))),
                 take.eq(self.activations.ready & self.activations.valid),
                 fire.eq(take & ~in_bias),
             ]
             self._gather_bias(m, in_bias, take & in_bias, self.running & ~done)
         else:
             m.d.comb += [
-                self.activations.ready.eq(self.running & ~done & (~first_row | self.shadow_full)
+                self.activations.ready.eq(self.running & ~done
+                                          & (~first_row | (self.shadow_full & ~hold))
                                           & (~folds.last_k | room)),
                 fire.eq(self.activations.ready & self.activations.valid),
             ]

@@ -26,14 +26,20 @@ fold's last row: ``h_0 = max(R, B) + 1`` and ``h_{f+1} = h_f + max(T_f + B_{f+1}
 with ``B_f`` = B for such a fold and 0 otherwise. The bias queue is deep enough that it never
 holds them back (:func:`bias_queue_depth`).
 
+A fold of one row (``T_f = 1``) counts ``max(B_f, 1)`` for ``B_f``, with or without biases:
+the injector takes no fold's only row in the cycle after the previous fold's last row (its
+fold sequencer takes no advance in the cycle after one). Only a one-row last M tile after
+full tiles of at least ``2R + C - 1`` rows pays for it, one cycle.
+
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
 which starts empty with each command, reads a word per cycle while its bit buffer has room
 and queues up to R decoded rows:
 fold f's rows then load in the cycles from ``s_f`` (``h_{f-1} + R + C - 1``, or 1) on which the
 decoder has a row, and the next fold starts once both its rows are loaded and the previous
-fold's rows are in: ``h_f = max(e_f + 1, h_{f-1} + T_{f-1} + B_f)`` (``h_0 ≥ B_0 + 1``) with
-``e_f`` the cycle its R-th row loads. :func:`predict_cycles` replays the decoder cycle by cycle from the wire encoding's
-per-row ``need``/``consume`` bits (:mod:`zeroskip.models.wire`), so it needs the weights.
+fold's rows are in: ``h_f = max(e_f + 1, h_{f-1} + T_{f-1} + B_f)`` (``B_f`` as above;
+``h_0 ≥ B_0 + 1``) with ``e_f`` the cycle its R-th row loads. :func:`predict_cycles` replays
+the decoder cycle by cycle from the wire encoding's per-row ``need``/``consume`` bits
+(:mod:`zeroskip.models.wire`), so it needs the weights.
 """
 
 from .folds import fold_sequence
@@ -161,10 +167,13 @@ def predict_cycles(cfg, m, k, n, w=None):
         beats = [bias_beats(cfg) if f.first_k else 0 for f in folds]
     else:
         beats = [0] * len(folds)
+    # A fold of one row never starts in the cycle after the previous fold's last row (the
+    # injector's hold): as if it had a bias beat.
+    gaps = [max(b, f.tile_rows == 1) for f, b in zip(folds, beats)]
     if cfg.weight_format == "dense":
         h = max(r, beats[0]) + 1
-        for f, b in zip(folds[:-1], beats[1:]):
-            h += max(f.tile_rows + b, weight_reload_interval(cfg))
+        for f, gap in zip(folds[:-1], gaps[1:]):
+            h += max(f.tile_rows + gap, weight_reload_interval(cfg))
     else:
         if w is None:
             raise ValueError(f"predict_cycles needs the weights w for weight_format "
@@ -174,14 +183,14 @@ def predict_cycles(cfg, m, k, n, w=None):
         decoder = _DecoderReplay(cfg, compressed_weight_words(cfg, w, m))
         t, window_start, h = 1, 1, None   # cycle 0 is the start; the decoder starts in 1
         previous = None
-        for f, b in zip(folds, beats):
+        for f, b, gap in zip(folds, beats, gaps):
             loaded = 0
             while loaded < r:
                 if t < window_start and decoder.idle():
                     t = window_start
                 loaded += decoder.step(t >= window_start)
                 t += 1
-            h = max(t, 1 + b) if previous is None else max(t, h + previous.tile_rows + b)
+            h = max(t, 1 + b) if previous is None else max(t, h + previous.tile_rows + gap)
             window_start = h + r + cfg.cols - 1
             previous = f
     last_row = h + folds[-1].tile_rows - 1

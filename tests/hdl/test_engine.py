@@ -103,6 +103,19 @@ def test_engine_results_and_cycles(rows, cols, depth, shape):
     assert cycles == model_cycles
 
 
+@pytest.mark.parametrize("weight_format", ["dense", "rle"])
+@pytest.mark.parametrize("m", [9, 17])
+def test_one_row_tile_after_a_full_tile(weight_format, m):
+    """The last M tile has one row and follows full tiles of acc_depth >= 2R + C - 1 rows:
+    its first fold's only row would be taken in the cycle after the full tile's last row
+    (two fold advances in consecutive cycles, which the injector's sequencer does not
+    take); it waits one cycle, and the cycle model counts it."""
+    cfg = ZeroskipConfig(rows=2, cols=2, acc_depth=8, weight_format=weight_format)
+    got, expected, cycles, model_cycles = run_engine(cfg, m, 4, 3, weight_zeros=0.3)
+    assert np.array_equal(got, expected)
+    assert cycles == model_cycles
+
+
 @pytest.mark.parametrize("weight_format", ["dense", "bitmask", "rle"])
 def test_command_without_work_takes_no_weights(weight_format):
     """A command with M = 0 neither takes the next GEMM's words nor delays it."""
