@@ -168,11 +168,11 @@ class FoldSequencer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         # Every output but next_single is a register, and the advance only loads registers.
-        # The sequencer keeps the current fold (``fold``, of which only the outputs are read) and the one
-        # after it (``next_fold``; while a step is pending, after an advance or a restart,
-        # ``next_fold`` still holds the current fold and the one after it is its step). An
-        # advance loads the fold after it into the outputs; the
-        # step to the fold after that (one compare or subtract per field from ``next_fold``)
+        # The sequencer keeps the current fold (``fold``, of which only the outputs are
+        # read) and the one after it (``next_fold``; while a step is pending, after an
+        # advance or a restart, ``next_fold`` still holds the current fold and the one after
+        # it is its step). An advance loads the fold after it into the outputs; the step to
+        # the fold after that (one compare or subtract per field from ``next_fold``)
         # is stored a cycle later (``advance_pending``), so the advance, which comes from the
         # engine's handshakes, enables only the few output registers, and the wide
         # ``next_fold`` is enabled by a flip-flop: the 150 MHz goal leaves no room for a
