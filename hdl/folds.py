@@ -219,6 +219,8 @@ class FoldSequencer(wiring.Component):
             self.k_rows.eq(cur.k_rows), self.n_cols.eq(cur.n_cols),
             self.first_k.eq(cur.first_k), self.last_k.eq(cur.last_k),
             self.last.eq(cur.last_m & cur.last_n & cur.last_k),
-            self.next_single.eq(nxt.tile_last == 0),
+            # A reduction, not `== 0`, which Amaranth writes as a logical not of the
+            # field (Verilator's -Wall warns of its width).
+            self.next_single.eq(~nxt.tile_last.any()),
         ]
         return m
