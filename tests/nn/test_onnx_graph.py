@@ -5,17 +5,17 @@ on the same inputs; every model it cannot run is refused with one line naming th
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from zeroskip.nn.onnx_graph import OnnxImportError, load_onnx
+from zeroskip.nn.onnx_qdq import onnxruntime_session
 
 from .onnx_models import ffn_block, save_model, value_info
 
 
 def _onnxruntime(path, x):
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = onnxruntime_session(path)
     return session.run(None, {session.get_inputs()[0].name: x.astype(np.float32)})[0]
 
 

@@ -14,13 +14,13 @@ model."""
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from zeroskip.models.requant import requantize
 from zeroskip.nn.onnx_graph import OnnxImportError, OnnxNetwork, load_onnx
-from zeroskip.nn.onnx_qdq import export_qdq, load_model, load_qdq, onnxruntime_outputs
+from zeroskip.nn.onnx_qdq import (export_qdq, load_model, load_qdq, onnxruntime_outputs,
+                                  onnxruntime_session)
 from zeroskip.nn.onnx_quant import int8_network_forward, quantize_network
 
 from .onnx_models import (GENERAL_SCALES, POW2_SCALES, ffn_block, int8_weights, qdq_mlp,
@@ -32,7 +32,7 @@ N = helper.make_node
 
 def _run(path, x):
     """Every output of the model at ``path`` on ``x``, as onnxruntime computes it."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = onnxruntime_session(path)
     return session.run(None, {session.get_inputs()[0].name: np.asarray(x, dtype=np.float32)})
 
 
@@ -406,3 +406,27 @@ def test_export_qdq_round_trip_with_onnxruntime(tmp_path, per_channel):
     given_hidden = hq.astype(np.int64) @ last.weight.astype(np.int64) + last.bias
     np.testing.assert_allclose(given_hidden * last.acc_scale, y, rtol=1e-5,
                                atol=1e-4 * np.abs(y).max())
+
+
+def test_onnxruntime_sums_uint8_int8_products_exactly(tmp_path):
+    """Pairs of 255 · 127 exceed int16: without VNNI, onnxruntime's default U8S8 kernel
+    saturates them (1,048,544 for 2,072,640 here, under QEMU's EPYC-Milan CPU), which
+    failed two tests on a CI machine; onnxruntime_session asks for the exact kernel. The
+    int8 zero point is shared by both MatMulIntegers, which that kernel's weight rewrite
+    refuses unless each reads a copy of its own."""
+    inits = {"w1": np.full((64, 4), 127, np.int8), "w2": np.full((64, 4), -127, np.int8),
+             "x_z": np.uint8(0), "w_z": np.int8(0)}
+    nodes = [N("MatMulInteger", ["x", "w1", "x_z", "w_z"], ["a"], name="fc1"),
+             N("MatMulInteger", ["x", "w2", "x_z", "w_z"], ["b"], name="fc2"),
+             N("Concat", ["a", "b"], ["y"], name="both", axis=1)]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.UINT8, ["batch", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, ["batch", 8])],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "sat.onnx"))
+    session = onnxruntime_session(tmp_path / "sat.onnx")
+    (y,) = session.run(None, {"x": np.full((3, 64), 255, np.uint8)})
+    np.testing.assert_array_equal(y, np.tile([255 * 127 * 64] * 4 + [-255 * 127 * 64] * 4,
+                                             (3, 1)))

@@ -88,7 +88,7 @@ from .onnx_quant import QuantLayer, QuantizedNetwork, int8_network_forward
 from .quantize import INT8_MIN, INT32_MAX, INT32_MIN, MAX_SHIFT, MULT_WIDTH
 
 __all__ = ["QdqModel", "load_qdq", "load_model", "export_qdq", "onnxruntime_outputs",
-           "QDQ_OPS", "IMPORTED_QDQ_OPS"]
+           "onnxruntime_session", "QDQ_OPS", "IMPORTED_QDQ_OPS"]
 
 # A graph holding any of these is an int8 model (load_model's choice).
 QDQ_OPS = QDQ_FORMS + ("DynamicQuantizeLinear",)
@@ -699,12 +699,48 @@ def export_qdq(qnet, input_width, path):
     return path
 
 
-def onnxruntime_outputs(path, x):
-    """The model at ``path`` run by onnxruntime (CPUExecutionProvider, default graph
-    optimisations) on ``x`` as float32, its rows reshaped to the model's input shape."""
+def onnxruntime_session(path):
+    """An onnxruntime session (CPUExecutionProvider, default graph optimisations) for the
+    model at ``path`` that computes its integer matrix products exactly on every x86 CPU.
+
+    Without VNNI (AVX2, AVX-512 without VNNI: AMD Zen 3, Intel Skylake), onnxruntime's U8S8
+    kernel adds pairs of uint8 · int8 products in 16 bits with saturation (``vpmaddubsw``),
+    so a QLinearMatMul or a fused QDQ MatMul with uint8 activations comes out wrong wherever
+    two neighbouring products exceed 32767: on such a CI machine one accumulator in 8192
+    of a test model did, and 41% of a quantize_static model's outputs. The engine computes
+    the exact sums; ``session.x64quantprecision`` makes onnxruntime use its exact U8U8
+    kernel there (a no-op with VNNI), so a comparison does not depend on the CPU.
+
+    That mode rewrites int8 weights and zero points to uint8 one consumer at a time and
+    fails ("Attempt to replace the existing tensor", onnxruntime 1.32) on an int8
+    initializer that several nodes read, as a shared zero point: each consumer gets a copy
+    of its own here, which changes no value."""
+    import onnx
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    model = onnx.load(str(path))
+    graph = model.graph
+    int8 = {t.name: t for t in graph.initializer if t.data_type == onnx.TensorProto.INT8}
+    seen, copies = set(), 0
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name in seen:
+                copies += 1
+                copy = graph.initializer.add()
+                copy.CopyFrom(int8[name])
+                copy.name = node.input[i] = f"{name}__zeroskip_copy{copies}"
+            elif name in int8:
+                seen.add(name)
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.x64quantprecision", "1")
+    return ort.InferenceSession(model.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def onnxruntime_outputs(path, x):
+    """The model at ``path`` run by onnxruntime (:func:`onnxruntime_session`) on ``x`` as
+    float32, its rows reshaped to the model's input shape."""
+    session = onnxruntime_session(path)
     first = session.get_inputs()[0]
     x = np.asarray(x, dtype=np.float32)
     if all(isinstance(d, int) for d in first.shape[1:]):
