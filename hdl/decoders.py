@@ -6,18 +6,19 @@ module follows it field for field). They share one structure, :class:`WeightDeco
 * a bit buffer of ``decoder_buffer_bits`` bits (a window plus one word) takes a word whenever
   it holds at most ``window`` bits, appending it above the bits it holds;
 * a format parser looks at the lowest ``window`` bits and says whether they hold a complete
-  row (``ok``), what the row is and how many bits it uses (``consume``);
-* a complete row is written into a FIFO of R decoded rows (the ``rows`` stream) whenever it has
-  room, and its bits are shifted out of the buffer in the same cycle.
+  row (``ok``), what the row is and how many bits it uses (``consume``); these are registered;
+* in the next cycle a registered complete row is written into a FIFO of R decoded rows (the
+  ``rows`` stream), and its bits are shifted out of the buffer, which takes no word in that
+  cycle.
 
-Throughput: at most one row per cycle, and never more bits per cycle than a word brings in. A
-row's bits are ``consume`` of :func:`~zeroskip.models.wire.encode_weight_stream`; the decoder
-sustains one row per cycle while rows average at most one word (``C × weight_width`` bits),
-e.g. bitmask for int8 below 7/8 density, CSR below about 2/3, RLE below ``wb/(wb+run)``,
-N:M always (2:4 int8: 5/8 of a word per row). Denser rows take ``bits/word`` cycles each. The
-engine needs R rows per fold and a fold lasts at least ``2R + C - 1`` cycles, so even a fully
-dense bitmask or CSR stream (1.125 and 1.4 words per row for 8×8 int8) keeps up: the row FIFO
-lets the decoder work through the next fold while the current one computes; see
+Throughput: at most one row every two cycles, and never more bits per cycle than a word brings
+in. A row's bits are ``consume`` of :func:`~zeroskip.models.wire.encode_weight_stream`. The
+engine needs R rows per fold and a fold lasts at least ``2R + C - 1`` cycles, so two cycles a
+row keep up, and rows of up to about a word (bitmask for int8 below 7/8 density, CSR below
+about 2/3, RLE below ``wb/(wb+run)``, N:M always) cost no cycle after a command's first fold.
+Denser rows take about ``bits/word`` cycles to arrive, and even a fully dense bitmask or CSR
+stream (1.125 and 1.4 words per row for 8×8 int8) nearly keeps up: the row FIFO lets the
+decoder work through the next fold while the current one computes; see
 ``benchmarks/decoding.py`` for measured engine cycles.
 
 Members (all decoders)
@@ -102,11 +103,13 @@ class WeightDecoder(wiring.Component):
     def buffer_bits(self):
         return decoder_buffer_bits(self._cfg)
 
-    def parse(self, m, window, level, advance):
+    def parse(self, m, window, level, load, advance):
         """Return ``(ok, length, lanes)`` for the bits ``window`` of which ``level`` are
         valid: whether they hold a complete row (``None``: once ``level`` covers the bits it
-        uses), the bits it uses (a :class:`RowLength`), and its lanes. ``advance`` is high in
-        cycles the row is emitted (for parser state)."""
+        uses), the bits it uses (a :class:`RowLength`), and its lanes. The decoder registers
+        them in cycles with ``load``; ``advance`` is high in the cycle after, when the row
+        registered there is emitted and its bits leave the buffer. A parser with state steps
+        it on ``advance``, from values it registered with ``load``."""
         raise NotImplementedError
 
     def elaborate(self, platform):
@@ -116,33 +119,50 @@ class WeightDecoder(wiring.Component):
         buffer = Signal(size)
         level = Signal(range(size + 1))
         last_seen = Signal(init=1)
-        advance = Signal()
-        ok, length, lanes = self.parse(m, buffer[:self.window], level, advance)
+        # A row takes two cycles: in the first the parser's results are registered
+        # (``parsed`` rises if they hold a complete row and the FIFO has room), in the
+        # second that row is written to the FIFO and its bits leave the buffer, which takes
+        # no word in that cycle. So no path runs from the buffer through the parse into the
+        # buffer: the parse ends at registers, and the buffer's next value is chosen by
+        # flip-flops alone, among the word appended at the registered level and the buffer
+        # shifted by the registered length. In one cycle, buffer → parse → shift → buffer
+        # was the critical path of every decoder but N:M (4×4 on ECP5: bitmask 115, CSR 105,
+        # RLE 80 MHz). Two cycles a row are enough for the array: a fold takes R rows and
+        # lasts at least 2R + C - 1 cycles, and the FIFO of R rows lets the decoder work a
+        # fold ahead; the cycle model replays it.
+        parsed = Signal(name="parsed")
+        load = Signal()
+        m.d.comb += load.eq(~parsed)
+        ok, length, lanes = self.parse(m, buffer[:self.window], level, load, parsed)
         # A row has one of a few lengths, so shifting it out is a small multiplexer, not a
-        # barrel shifter, and whether the buffer holds it is one comparison with a constant
-        # per length. (Multiplying ``select`` by ``unit`` instead, Yosys maps the product to a
-        # DSP block in the buffer's loop.) The level's candidates and ``ok`` are Mux chains,
-        # not a Switch: Icarus never evaluates a Verilog `always @*` whose inputs keep their
-        # initial values, and such a block left them X before the first word. (The shift-out's
-        # Switch reads ``appended``, which the first word changes.)
+        # barrel shifter. (Multiplying ``select`` by ``unit`` instead, Yosys maps the product
+        # to a DSP block.) The level's candidates are Mux chains, not a Switch: Icarus never
+        # evaluates a Verilog `always @*` whose inputs keep their initial values, and such a
+        # block left them X before the first word.
         lengths = [length.base + i * length.unit for i in range(length.most + 1)]
         # The level counts granules: the largest power of two that divides the word and every
         # length. Its low bits are then constant, and the word lands in one of few positions.
         grain = _power_of_two_factor(math.gcd(word, *lengths))
         held = Signal(range(size // grain + 1))
         m.d.comb += level.eq(Cat(Const(0, grain.bit_length() - 1), held))
+        # The parsed row and its length. They load in every cycle but the emitting one,
+        # whether or not the row is complete (``parsed`` says whether it counts), so that
+        # their enable is a flip-flop, not the parse's decision.
+        row = Signal(weight_row_layout(cfg), name="parsed_row", reset_less=True)
+        select = Signal.like(length.select, name="parsed_length", reset_less=True)
+        with m.If(load):
+            m.d.sync += [row[c].eq(lane) for c, lane in enumerate(lanes)]
+            m.d.sync += select.eq(length.select)
         incoming = Signal()
         appended = Signal(size)
         consumed = Signal(size)
-        with m.Switch(length.select):
+        with m.Switch(select):
             for i, bits in enumerate(lengths):
                 with m.Case(i) if i < length.most else m.Default():
-                    m.d.comb += consumed.eq(appended >> bits)
+                    m.d.comb += consumed.eq(buffer >> bits)
         # Whether the buffer holds a row of each length: registers (``enough``), loaded like
         # ``room_next`` below with compares of the registered level with constants, so ``ok``
-        # is a choice among flip-flops. Compared on the level itself, the loop from the level
-        # through ``ok`` and the advance back into the level was the 4×4 CSR engine's
-        # critical path (9.8 ns).
+        # is a choice among flip-flops.
         enough = None
         if ok is None:
             # An empty buffer holds no row: every row has bits (bitmask's mask, CSR's count).
@@ -154,35 +174,23 @@ class WeightDecoder(wiring.Component):
         # a whole fold ahead while the array waits, so only average throughput matters.
         m.submodules.row_fifo = row_fifo = ResetInserter(self.restart)(
             fifo.SyncFIFO(width=weight_row_layout(cfg).size, depth=self.fifo_depth))
-        decoded = Signal(weight_row_layout(cfg))
-        for c, lane in enumerate(lanes):
-            m.d.comb += decoded[c].eq(lane)
-        # A restart takes priority over every register the advance steps (the buffer, the
-        # level, the FIFO through its reset, the parsers' state), so the advance leaves it
-        # out: as a term of the buffer's multiplexer select it was the 8×8 2:4 engine's
-        # critical path (the command's valid → restart → advance → buffer, 8.4 ns).
+        # The FIFO has room in the emitting cycle if it had in the cycle before: only the
+        # decoder writes, and never in two cycles in a row.
+        parsed_next = Signal()
         m.d.comb += [
-            advance.eq(ok & row_fifo.w_rdy),
-            row_fifo.w_en.eq(advance),
-            row_fifo.w_data.eq(decoded),
+            parsed_next.eq(load & ok & row_fifo.w_rdy),
+            row_fifo.w_en.eq(parsed),
+            row_fifo.w_data.eq(row),
             self.rows.valid.eq(row_fifo.r_rdy),
             self.rows.payload.eq(row_fifo.r_data),
             row_fifo.r_en.eq(self.rows.ready),
         ]
 
-        # Why this order (timing): the word is appended at the registered level, above the
-        # bits the buffer holds, and the row's bits are shifted out of the result. Appending
-        # after the shift puts the word's shifter behind the parser's choice of length (it
-        # shifts by the reduced level) in the buffer's loop (measured on ECP5, 4×4, with the
-        # reduced level chosen among constants too: bitmask 104.8 against 114.4 MHz,
-        # CSR 89.1 against 101.8, with 15% fewer LUTs). The two orders give the same buffer: a
-        # row is only emitted when the buffer already holds all of its bits.
         # ``ready`` is a register (``taking``): the next cycle's "a stream runs, its last word
-        # is not in, and the buffer has room for a word". It gates the word into every buffer
-        # bit, and from the engine's running flag it was the critical path (8.5 ns at 8×8
-        # 2:4). The room test is chosen like the next level, among compares of the
-        # registered level with constants, not made on the chosen level (which put a
-        # compare behind the choice: 9.3 ns at 4×4 bitmask).
+        # is not in, the buffer has room for a word, and no row leaves it". It gates the word
+        # into every buffer bit, and from the engine's running flag it was the critical path
+        # (8.5 ns at 8×8 2:4). The room test is chosen like the next level, among compares of
+        # the registered level with constants.
         taking = Signal(name="taking")
         held_next = Signal.like(held)
         enough_next = None if enough is None else Signal.like(enough)
@@ -200,56 +208,61 @@ class WeightDecoder(wiring.Component):
             return Cat(Const(1) if bits // grain - delta <= 0 else held >= bits // grain - delta
                        for bits in lengths)
 
-        def flags_next(after, delta):
-            """Next cycle's flags ``after(d)`` (a function of the level changed by ``d``
-            granules) when the level gains ``delta`` and, on an advance, loses the row."""
-            return Mux(advance, _choose(length.select, [after(delta - bits // grain)
-                                                        for bits in lengths]),
-                       after(delta))
+        def after_row(after):
+            """Next cycle's ``after(d)`` (a function of the level changed by ``d`` granules)
+            when the registered row's bits leave the buffer."""
+            return _choose(select, [after(-(bits // grain)) for bits in lengths])
 
         m.d.comb += [
             self.words.ready.eq(taking),
             incoming.eq(self.words.valid & taking),
         ]
-        # The level's next value is chosen among constants added to it (computed while the
-        # row is parsed), not summed after the parse.
         step = word // grain
-        after = [held - bits // grain for bits in lengths]
         # An If, not a Mux: a Verilog simulator then ignores a `valid` the testbench has not
-        # driven yet (X) instead of spreading it into the buffer.
-        with m.If(incoming):
-            m.d.comb += [
-                appended.eq(buffer | (self.words.payload.data << level)[:size]),
-                held_next.eq(Mux(advance, _choose(length.select, [a + step for a in after]),
-                                 held + step)),
-                room_next.eq(flags_next(room_after, step)),
-                last_next.eq(self.words.payload.last),
-            ]
-            if enough is not None:
-                m.d.comb += enough_next.eq(flags_next(enough_after, step))
-        with m.Else():
+        # driven yet (X) instead of spreading it into the buffer. (``taking`` is low while a
+        # row leaves, so no word arrives then.)
+        with m.If(parsed):
             m.d.comb += [
                 appended.eq(buffer),
-                held_next.eq(Mux(advance, _choose(length.select, after), held)),
-                room_next.eq(flags_next(room_after, 0)),
+                held_next.eq(_choose(select, [held - bits // grain for bits in lengths])),
+                room_next.eq(after_row(room_after)),
                 last_next.eq(last_seen),
             ]
             if enough is not None:
-                m.d.comb += enough_next.eq(flags_next(enough_after, 0))
+                m.d.comb += enough_next.eq(after_row(enough_after))
+        with m.Elif(incoming):
+            m.d.comb += [
+                appended.eq(buffer | (self.words.payload.data << level)[:size]),
+                held_next.eq(held + step),
+                room_next.eq(room_after(step)),
+                last_next.eq(self.words.payload.last),
+            ]
+            if enough is not None:
+                m.d.comb += enough_next.eq(enough_after(step))
+        with m.Else():
+            m.d.comb += [
+                appended.eq(buffer),
+                held_next.eq(held),
+                room_next.eq(room_after(0)),
+                last_next.eq(last_seen),
+            ]
+            if enough is not None:
+                m.d.comb += enough_next.eq(enough_after(0))
         if enough is not None:
             m.d.sync += enough.eq(enough_next)
         m.d.sync += [
-            buffer.eq(Mux(advance, consumed, appended)),
+            buffer.eq(Mux(parsed, consumed, appended)),
             held.eq(held_next),
             last_seen.eq(last_next),
-            taking.eq(~last_next & room_next),
+            parsed.eq(parsed_next),
+            taking.eq(~last_next & room_next & ~parsed_next),
         ]
         # last_seen is set from a reset on, so no word is taken before the first restart.
         # (stream_follows reaches only these two flip-flops: the engine derives it from the
         # command's dimensions, and as part of the restart it had been the critical path.)
         with m.If(self.restart):
             m.d.sync += [buffer.eq(0), held.eq(0), last_seen.eq(~self.stream_follows),
-                         taking.eq(self.stream_follows)]
+                         taking.eq(self.stream_follows), parsed.eq(0)]
             if enough is not None:
                 m.d.sync += enough.eq(0)
         return m
@@ -258,7 +271,7 @@ class WeightDecoder(wiring.Component):
 class BitmaskDecoder(WeightDecoder):
     """Bitmask rows: lane c takes the value after ``popcount(mask[:c])`` earlier values."""
 
-    def parse(self, m, window, level, advance):
+    def parse(self, m, window, level, load, advance):
         c, wb = self._cfg.cols, self._cfg.weight_width
         mask, values = window[:c], window[c:]
         lanes = []
@@ -271,7 +284,7 @@ class BitmaskDecoder(WeightDecoder):
 class CSRDecoder(WeightDecoder):
     """CSR rows: a count, then (lane, value) pairs at fixed offsets."""
 
-    def parse(self, m, window, level, advance):
+    def parse(self, m, window, level, load, advance):
         c, wb = self._cfg.cols, self._cfg.weight_width
         cw, lw = self._fields["count"], self._fields["lane"]
         count = window[:cw]
@@ -292,7 +305,7 @@ class NMDecoder(WeightDecoder):
     per lane, the slot whose index is j (M rows). For an N:M sparse array, row s is slot s
     itself, value and index (N rows): the PEs select activations by the index."""
 
-    def parse(self, m, window, level, advance):
+    def parse(self, m, window, level, load, advance):
         cfg = self._cfg
         c, wb = cfg.cols, cfg.weight_width
         n, group = cfg.nm
@@ -335,7 +348,7 @@ class RLEDecoder(WeightDecoder):
     and a multiplexer lie between ``room`` and itself. Ends counted from the row start, as
     a first version did, put C adders in series in that loop (32 MHz on ECP5, 4×4)."""
 
-    def parse(self, m, window, level, advance):
+    def parse(self, m, window, level, load, advance):
         cfg = self._cfg
         c, wb, rw = cfg.cols, cfg.weight_width, self._fields["run"]
         entry = rw + wb
@@ -371,11 +384,19 @@ class RLEDecoder(WeightDecoder):
             hits = [Mux(consumed[i] & (q == marks[i + c - lane]), values[i], 0)
                     for i, q in enumerate(sums)]
             lanes.append(_or_tree(hits))
-        carries = [room + (c - 1 - i) - q for i, q in enumerate(sums)]
+        # The next row's room for each count of entries taken, registered with the row; the
+        # row's own count, registered beside them, chooses when it is emitted.
+        options = [room + c] + [room + (c - 1 - i) - q for i, q in enumerate(sums)]
+        rooms = [Signal.like(room, name=f"room_after_{t}", reset_less=True)
+                 for t in range(c + 1)]
+        taken_row = Signal.like(taken, name="taken_row", reset_less=True)
+        with m.If(load):
+            m.d.sync += [r.eq(o) for r, o in zip(rooms, options)]
+            m.d.sync += taken_row.eq(taken)
         with m.If(self.restart):
             m.d.sync += room.eq(c)
         with m.Elif(advance):
-            m.d.sync += room.eq(_choose(taken, [room + c] + carries))
+            m.d.sync += room.eq(_choose(taken_row, rooms))
         return ok, RowLength(taken, 0, entry, c), lanes
 
 

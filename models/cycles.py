@@ -33,7 +33,8 @@ full tiles of at least ``2R + C - 1`` rows pays for it, one cycle.
 
 With a compressed ``weight_format`` the loader takes R rows per fold from the weight decoder,
 which starts empty with each command, reads a word per cycle while its bit buffer has room
-and queues up to R decoded rows:
+and no row leaves it, and queues up to R decoded rows, one every two cycles at most (a cycle
+that registers the parsed row, then one that writes it and drops its bits):
 fold f's rows then load in the cycles from ``s_f`` (``h_{f-1} + R + C - 1``, or 1) on which the
 decoder has a row, and the next fold starts once both its rows are loaded and the previous
 fold's rows are in: ``h_f = max(e_f + 1, h_{f-1} + T_{f-1} + B_f)`` (``B_f`` as above;
@@ -114,7 +115,10 @@ def result_path(cfg):
 
 class _DecoderReplay:
     """The hardware weight decoder (:class:`zeroskip.hdl.decoders.WeightDecoder`), cycle by
-    cycle, on a stream whose words are always available."""
+    cycle, on a stream whose words are always available: in a cycle where no parsed row is
+    pending it takes a word if its buffer has room and registers a row if the buffer holds
+    the row's ``need`` bits and the FIFO has room; in the next it writes that row to the FIFO,
+    its ``consume`` bits leave the buffer, and no word is taken."""
 
     def __init__(self, cfg, stream):
         from ..wire_fields import decoder_buffer_bits, word_width
@@ -127,20 +131,23 @@ class _DecoderReplay:
         self.level = 0         # bits in the buffer
         self.row = 0           # next row to parse
         self.queued = 0        # decoded rows in the row FIFO
+        self.parsed = False    # the next row is registered: it is written in this cycle
 
     def step(self, ready):
         """One clock cycle with the loader's ``ready``; returns whether a row was taken."""
         taken = self.queued > 0 and ready
-        advance = (self.row < len(self.need) and self.level >= self.need[self.row]
-                   and self.queued < self.fifo_depth)
-        accept = self.words_left > 0 and self.level <= self.room
-        if advance:
+        if self.parsed:
             self.level -= self.consume[self.row]
             self.row += 1
-        if accept:
-            self.level += self.word
-            self.words_left -= 1
-        self.queued += advance - taken
+            self.queued += 1
+            self.parsed = False
+        else:
+            self.parsed = (self.row < len(self.need) and self.level >= self.need[self.row]
+                           and self.queued < self.fifo_depth)
+            if self.words_left > 0 and self.level <= self.room:
+                self.level += self.word
+                self.words_left -= 1
+        self.queued -= taken
         return taken
 
     def idle(self):
@@ -148,7 +155,7 @@ class _DecoderReplay:
         stuck_input = self.words_left == 0 or self.level > self.room
         stuck_output = self.queued == self.fifo_depth or self.row >= len(self.need) or \
             self.level < self.need[self.row]
-        return stuck_input and stuck_output
+        return not self.parsed and stuck_input and stuck_output
 
 
 def predict_cycles(cfg, m, k, n, w=None):
