@@ -80,7 +80,8 @@ def report_markdown(report):
     if timing:
         seeds = ", ".join(f"{t['fmax_mhz']} (seed {t['seed']})" for t in timing["seeds"])
         lines += [f"Timing: **fmax {report['fmax_mhz']} MHz**, the median over placement "
-                  f"seeds: {seeds} (nextpnr, target {timing['target_mhz']:g} MHz; minimum "
+                  f"seeds: {seeds} (nextpnr, target {timing['target_mhz']:g} MHz, placer "
+                  f"timing weight {_weight(timing.get('placer_timing_weight'))}; minimum "
                   f"over clocks).", ""]
         path = timing["critical_path"]
         if path:
@@ -108,3 +109,7 @@ def report_markdown(report):
     seconds = ", ".join(f"{step} {s} s" for step, s in report["seconds"].items())
     lines += [f"Tools: {tools}.", "", f"Time: {seconds}.", ""]
     return "\n".join(lines)
+
+
+def _weight(weight):
+    return "10 (nextpnr's default)" if weight is None else weight

@@ -151,6 +151,7 @@ class SynthesisPlan:
     dsp_budget: int = None
     lut_pes: tuple = ()
     budget_auto: bool = False
+    timing_weight: int = None    # nextpnr's placer timing weight; None: nextpnr's default
 
     def digest(self):
         """Hash of the design text, the scripts, the nextpnr arguments and seeds."""
@@ -193,11 +194,17 @@ def with_primitives(cfg, spec, dev, *, dsp, dsp_budget, primitives):
 
 
 def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
-                   breakdown=True, seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True):
+                   breakdown=True, seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True,
+                   timing_weight=None):
     """The :class:`SynthesisPlan` of :func:`synthesize` (same parameters but ``workdir``).
     Generates the Verilog; runs no tool. Raises ``ValueError`` for a bad target, device,
-    ``pnr``, seeds, DSP budget or primitives."""
+    ``pnr``, seeds, DSP budget, primitives or timing weight."""
     spec, dev = resolve_target(target, device, pnr=pnr)
+    if timing_weight is not None and (not isinstance(timing_weight, int)
+                                      or isinstance(timing_weight, bool) or timing_weight < 1):
+        raise ValueError(f"timing_weight must be a positive integer, not {timing_weight!r}")
+    if timing_weight is None:
+        timing_weight = spec.pnr_timing_weight
     # The AXI4-Stream top only renames the engine's ports: synthesis measures the engine.
     cfg = native_ports(cfg)
     seeds = tuple(seeds)
@@ -253,15 +260,18 @@ def plan_synthesis(cfg, target, *, device=None, dsp=True, booth=True, pnr=False,
         nextpnr_args = (*dev.nextpnr_args, "--json", "netlist.json",
                         "--freq", f"{spec.pnr_freq_mhz:g}", "--timing-allow-fail",
                         unconstrained)
+        if timing_weight is not None:
+            nextpnr_args += ("--placer-heap-timingweight", str(timing_weight))
     return SynthesisPlan(cfg=cfg, spec=spec, dev=dev, dsp=dsp, booth=booth, pnr=pnr,
                          breakdown=breakdown, text=text, top=top, roles=roles,
                          scripts=scripts, nextpnr_args=nextpnr_args, wrapper=wrapper,
                          seeds=seeds if pnr else (), dsp_budget=dsp_budget, lut_pes=lut_pes,
-                         budget_auto=budget_auto)
+                         budget_auto=budget_auto, timing_weight=timing_weight if pnr else None)
 
 
 def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, breakdown=True,
-               seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True, seed_jobs=1, workdir):
+               seeds=DEFAULT_SEEDS, dsp_budget=None, primitives=True, seed_jobs=1,
+               timing_weight=None, workdir):
     """Synthesise the engine of ``cfg`` for ``target`` and return a report dict.
 
     Parameters
@@ -305,6 +315,11 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
     seed_jobs : int
         Placement seeds to run at once (``pnr``), each a nextpnr process of its own: up to
         the machine's cores. It does not change a result.
+    timing_weight : int or None
+        nextpnr's placer timing weight (``pnr``: ``--placer-heap-timingweight``), how much the
+        placer weighs critical connections against wire length. ``None``: the target's
+        (ECP5: :data:`~zeroskip.synth.targets.TARGETS`' measured choice; iCE40: nextpnr's
+        default). Recorded as ``timing.placer_timing_weight``.
     workdir : path
         Folder for the Verilog, Yosys scripts, logs and netlists (created if missing).
 
@@ -322,7 +337,7 @@ def synthesize(cfg, target, *, device=None, dsp=True, booth=True, pnr=False, bre
     """
     plan = plan_synthesis(cfg, target, device=device, dsp=dsp, booth=booth, pnr=pnr,
                           breakdown=breakdown, seeds=seeds, dsp_budget=dsp_budget,
-                          primitives=primitives)
+                          primitives=primitives, timing_weight=timing_weight)
     if not isinstance(seed_jobs, int) or isinstance(seed_jobs, bool) or seed_jobs < 1:
         raise ValueError(f"seed_jobs must be a positive integer, not {seed_jobs!r}")
     return run_plan(plan, workdir, seed_jobs=seed_jobs)
@@ -359,7 +374,8 @@ def run_plan(plan, workdir, *, seed_jobs=1):
         budget = max(0, cfg.multipliers - (need - dev.dsp_blocks))
         plan = plan_synthesis(cfg.replace(primitives="none"), spec.name, device=dev.name,
                               dsp=dsp, booth=booth, pnr=pnr, breakdown=plan.breakdown,
-                              seeds=plan.seeds, dsp_budget=budget, primitives=False)
+                              seeds=plan.seeds, dsp_budget=budget, primitives=False,
+                              timing_weight=plan.timing_weight)
         cfg = plan.cfg
         budget_auto = True
         log = run_yosys(plan.scripts["script.ys"], cwd=workdir, retries=retries)
@@ -450,6 +466,7 @@ def run_plan(plan, workdir, *, seed_jobs=1):
         report["timing"] = {
             **{k: v for k, v in median.items() if k != "seed"},
             "target_mhz": spec.pnr_freq_mhz,
+            "placer_timing_weight": plan.timing_weight,
             "seed": median["seed"],
             "seeds": [{"seed": p["seed"], "fmax_mhz": p["fmax_mhz"],
                        "critical_path": p["critical_path"]} for p in placements],

@@ -34,6 +34,9 @@ class Target:
     depth_cells: tuple = None
     pnr_tool: str = None
     pnr_freq_mhz: float = None
+    # nextpnr's HeAP placer timing weight (``--placer-heap-timingweight``); None leaves
+    # nextpnr's own default (10).
+    pnr_timing_weight: int = None
 
     def synth_command(self, top, device, *, dsp):
         """The Yosys command that maps the (hierarchy-kept) design to this target's cells."""
@@ -93,6 +96,10 @@ TARGETS = {
         depth_cells=("LUT4", "CCU2C", "PFUMX", "L6MUX21"),
         pnr_tool="ecp5",
         pnr_freq_mhz=100.0,
+        # Measured (README design notes, docs/synthesis.md): nextpnr's default of 10 left
+        # the 8×8 engine at 130 MHz over seeds 1-3, 100 at 150 on the same netlist (and 2:4
+        # at 133 against 147).
+        pnr_timing_weight=100,
     ),
     "xilinx": Target(
         name="xilinx",

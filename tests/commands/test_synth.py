@@ -30,6 +30,7 @@ def test_help_lists_targets_and_devices(capsys):
     (["--target", "asic"], "argument --target: invalid choice: 'asic'"),
     ([], "the following arguments are required: --target"),
     (["--target", "ice40", "--rows", "0"], "rows must be between 1 and 64, not 0"),
+    (["--target", "ecp5", "--pnr", "--timing-weight", "0"], "--timing-weight"),
 ])
 def test_bad_flags_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, argv, message):
     out = tmp_path / "out"

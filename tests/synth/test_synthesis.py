@@ -10,6 +10,7 @@ from zeroskip import ZeroskipConfig
 from zeroskip.hdl.layouts import psum_shape
 from zeroskip.synth import DesignDoesNotFit, report_markdown, synthesize
 from zeroskip.synth.synthesis import plan_synthesis
+from zeroskip.synth.targets import TARGETS
 
 SMALL = dict(rows=2, cols=2, act_width=4, weight_width=4, acc_width=16, output_stage=False)
 INT8 = dict(rows=2, cols=2, act_width=8, weight_width=8, acc_width=16, output_stage=False)
@@ -121,6 +122,28 @@ def test_ecp5_place_and_route_reports_fmax_through_the_wrapper(tmp_path):
     md = report_markdown(report)
     assert f"fmax {report['fmax_mhz']} MHz" in md and "Critical path (seed" in md
     assert f"**{throughput['gmacs_per_s']} GMAC/s**" in md
+    # The placer ran with the target's timing weight, as the report says.
+    assert timing["placer_timing_weight"] == TARGETS["ecp5"].pnr_timing_weight
+    assert f"placer timing weight {TARGETS['ecp5'].pnr_timing_weight};" in md
+
+
+def test_the_placer_timing_weight_is_the_targets_or_the_callers():
+    cfg = ZeroskipConfig(**SMALL)
+
+    def weight(plan):
+        args = list(plan.nextpnr_args)
+        flag = "--placer-heap-timingweight"
+        return int(args[args.index(flag) + 1]) if flag in args else None
+
+    ecp5 = plan_synthesis(cfg, "ecp5", pnr=True)
+    assert weight(ecp5) == ecp5.timing_weight == TARGETS["ecp5"].pnr_timing_weight
+    assert weight(plan_synthesis(cfg, "ecp5", pnr=True, timing_weight=7)) == 7
+    # iCE40 keeps nextpnr's own default; the weight changes the cache key.
+    assert weight(plan_synthesis(cfg, "ice40", pnr=True)) is None
+    assert plan_synthesis(cfg, "ecp5", pnr=True, timing_weight=7).digest() != ecp5.digest()
+    for bad in (0, -1, 2.5, True, "50"):
+        with pytest.raises(ValueError, match="timing_weight must be a positive integer"):
+            plan_synthesis(cfg, "ecp5", pnr=True, timing_weight=bad)
 
 
 def test_ice40_place_and_route_reports_fmax(tmp_path):

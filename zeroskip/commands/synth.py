@@ -36,6 +36,10 @@ def add_arguments(parser):
     parser.add_argument("--seed-jobs", metavar="N", type=positive, default=1,
                         help="with --pnr: place N seeds at once, each a nextpnr process (up "
                              "to the machine's cores; default 1)")
+    parser.add_argument("--timing-weight", metavar="N", type=positive,
+                        help="with --pnr: nextpnr's placer timing weight "
+                             "(--placer-heap-timingweight; default: the target's, ecp5 "
+                             f"{TARGETS['ecp5'].pnr_timing_weight}, ice40 nextpnr's own 10)")
     parser.add_argument("--dsp-budget", metavar="N", type=non_negative,
                         help="map at most N PE multipliers to DSP blocks, the rest to LUTs "
                              "(with ecp5 primitives by whole PE columns; default: as many as "
@@ -68,7 +72,8 @@ def run(args):
                             booth=not args.no_booth, pnr=args.pnr,
                             seeds=tuple(range(1, args.seeds + 1)),
                             dsp_budget=args.dsp_budget, primitives=not args.no_primitives,
-                            seed_jobs=args.seed_jobs, workdir=work)
+                            seed_jobs=args.seed_jobs, timing_weight=args.timing_weight,
+                            workdir=work)
     except DesignDoesNotFit as e:
         print(f"zeroskip synth: {e}", file=sys.stderr)
         return EXIT_FAILED
