@@ -76,6 +76,22 @@ class RowLength(NamedTuple):
     most: int
 
 
+class ParseView(NamedTuple):
+    """What a parser sees. ``window``: the buffer's lowest ``window`` bits, of which
+    ``level`` are valid. ``settled_window`` and ``settled_level``: the same after this
+    cycle's emitted row has left the buffer and before any word arrives (a parser that
+    registers what it derives from the buffer loads it from these, so that it holds in the
+    next cycle for every bit the buffer held before the word). ``load``: the cycles the
+    decoder registers the parse; ``advance``: the cycle after, when that row is emitted and
+    its bits leave the buffer."""
+    window: object
+    level: object
+    settled_window: object
+    settled_level: object
+    load: object
+    advance: object
+
+
 class WeightDecoder(wiring.Component):
     """Common bit buffer and output stage; subclasses define :meth:`parse`."""
 
@@ -103,11 +119,15 @@ class WeightDecoder(wiring.Component):
     def buffer_bits(self):
         return decoder_buffer_bits(self._cfg)
 
-    def parse(self, m, window, level, load, advance):
-        """Return ``(ok, length, lanes)`` for the bits ``window`` of which ``level`` are
-        valid: whether they hold a complete row (``None``: once ``level`` covers the bits it
-        uses), the bits it uses (a :class:`RowLength`), and its lanes. The decoder registers
-        them in cycles with ``load``; ``advance`` is high in the cycle after, when the row
+    # A parser that sees a word one cycle after it arrives (see :class:`ParseView`); the
+    # cycle model replays that (zeroskip.models.cycles).
+    SEES_WORDS_LATE = False
+
+    def parse(self, m, view):
+        """Return ``(ok, length, lanes)`` for ``view`` (a :class:`ParseView`): whether the
+        buffer holds a complete row (``None``: once ``view.level`` covers the bits it uses),
+        the bits it uses (a :class:`RowLength`), and its lanes. The decoder registers them in
+        cycles with ``view.load``; ``view.advance`` is high in the cycle after, when the row
         registered there is emitted and its bits leave the buffer. A parser with state steps
         it on ``advance``, from values it registered with ``load``."""
         raise NotImplementedError
@@ -133,7 +153,10 @@ class WeightDecoder(wiring.Component):
         parsed = Signal(name="parsed")
         load = Signal()
         m.d.comb += load.eq(~parsed)
-        ok, length, lanes = self.parse(m, buffer[:self.window], level, load, parsed)
+        settled_window = Signal(self.window)
+        settled_level = Signal.like(level)
+        ok, length, lanes = self.parse(m, ParseView(buffer[:self.window], level, settled_window,
+                                                    settled_level, load, parsed))
         # A row has one of a few lengths, so shifting it out is a small multiplexer, not a
         # barrel shifter. (Multiplying ``select`` by ``unit`` instead, Yosys maps the product
         # to a DSP block.) The level's candidates are Mux chains, not a Switch: Icarus never
@@ -160,6 +183,14 @@ class WeightDecoder(wiring.Component):
             for i, bits in enumerate(lengths):
                 with m.Case(i) if i < length.most else m.Default():
                     m.d.comb += consumed.eq(buffer >> bits)
+        # The buffer and level once this cycle's row has left, before any word arrives.
+        held_settled = Signal.like(held)
+        m.d.comb += [
+            held_settled.eq(Mux(parsed, _choose(select, [held - bits // grain
+                                                          for bits in lengths]), held)),
+            settled_level.eq(Cat(Const(0, grain.bit_length() - 1), held_settled)),
+            settled_window.eq(Mux(parsed, consumed, buffer)[:self.window]),
+        ]
         # Whether the buffer holds a row of each length: registers (``enough``), loaded like
         # ``room_next`` below with compares of the registered level with constants, so ``ok``
         # is a choice among flip-flops.
@@ -224,7 +255,7 @@ class WeightDecoder(wiring.Component):
         with m.If(parsed):
             m.d.comb += [
                 appended.eq(buffer),
-                held_next.eq(_choose(select, [held - bits // grain for bits in lengths])),
+                held_next.eq(held_settled),
                 room_next.eq(after_row(room_after)),
                 last_next.eq(last_seen),
             ]
@@ -271,9 +302,9 @@ class WeightDecoder(wiring.Component):
 class BitmaskDecoder(WeightDecoder):
     """Bitmask rows: lane c takes the value after ``popcount(mask[:c])`` earlier values."""
 
-    def parse(self, m, window, level, load, advance):
+    def parse(self, m, view):
         c, wb = self._cfg.cols, self._cfg.weight_width
-        mask, values = window[:c], window[c:]
+        mask, values = view.window[:c], view.window[c:]
         lanes = []
         for lane in range(c):
             before = _popcount(mask[:lane]) if lane else Const(0, 1)
@@ -284,9 +315,10 @@ class BitmaskDecoder(WeightDecoder):
 class CSRDecoder(WeightDecoder):
     """CSR rows: a count, then (lane, value) pairs at fixed offsets."""
 
-    def parse(self, m, window, level, load, advance):
+    def parse(self, m, view):
         c, wb = self._cfg.cols, self._cfg.weight_width
         cw, lw = self._fields["count"], self._fields["lane"]
+        window = view.window
         count = window[:cw]
         pairs = [(window[cw + i * (lw + wb):][:lw], window[cw + i * (lw + wb) + lw:][:wb])
                  for i in range(c)]
@@ -305,16 +337,17 @@ class NMDecoder(WeightDecoder):
     per lane, the slot whose index is j (M rows). For an N:M sparse array, row s is slot s
     itself, value and index (N rows): the PEs select activations by the index."""
 
-    def parse(self, m, window, level, load, advance):
+    def parse(self, m, view):
         cfg = self._cfg
         c, wb = cfg.cols, cfg.weight_width
         n, group = cfg.nm
+        window = view.window
         ib = self._fields["index"]
         emitted = n if cfg.sparse else group
         phase = Signal(range(max(emitted, 2)), name="phase")
         with m.If(self.restart):
             m.d.sync += phase.eq(0)
-        with m.Elif(advance):
+        with m.Elif(view.advance):
             m.d.sync += phase.eq(Mux(phase == emitted - 1, 0, phase + 1))
         lanes = []
         for lane in range(c):
@@ -330,7 +363,7 @@ class NMDecoder(WeightDecoder):
                     value = Mux(index == phase, v, value)
             lanes.append(value)
         record = self.window
-        return level >= record, RowLength(phase == emitted - 1, 0, record, 1), lanes
+        return view.level >= record, RowLength(phase == emitted - 1, 0, record, 1), lanes
 
 
 class RLEDecoder(WeightDecoder):
@@ -348,23 +381,37 @@ class RLEDecoder(WeightDecoder):
     and a multiplexer lie between ``room`` and itself. Ends counted from the row start, as
     a first version did, put C adders in series in that loop (32 MHz on ECP5, 4×4)."""
 
-    def parse(self, m, window, level, load, advance):
+    SEES_WORDS_LATE = True
+
+    def parse(self, m, view):
         cfg = self._cfg
         c, wb, rw = cfg.cols, cfg.weight_width, self._fields["run"]
         entry = rw + wb
-        runs = [window[i * entry:i * entry + rw] for i in range(c)]
-        values = [window[i * entry + rw:(i + 1) * entry] for i in range(c)]
         most_room = c + 2 ** rw - 1
         room = Signal(range(most_room + 1), init=c, name="room")
         span = signed(max(most_room, c * (2 ** rw - 1)).bit_length() + 2)
-        # Every decision compares a prefix sum Q_i with ``room - k`` for a constant k (taken
-        # from room alone, ready before the sums are): ``G_i >= 1`` is ``Q_i < room - i``,
-        # ``G_i == 1`` is ``Q_i == room - i - 1``, and the entry ends on lane ``lane`` when
-        # ``Q_i == room - (i + c - lane)``. Only the next room subtracts a sum.
-        sums = _prefix_sums(runs)
-        marks = [Signal(span, name=f"room_less_{k}") for k in range(2 * c)]
-        m.d.comb += [mark.eq(room - k) for k, mark in enumerate(marks)]
-        present = [level >= (i + 1) * entry for i in range(c)]
+        # Two register stages cut the parse (timing: in one, the prefix sums' adders, the
+        # compares with room and the lane selection ran from the buffer to the row register,
+        # 10.2 ns on ECP5 at 4×4). The prefix sums of the runs and whether each entry is in
+        # the buffer are registered in every cycle from the settled buffer (after the
+        # emitted row's bits left, before a word arrives), so they hold in the next cycle
+        # for every entry they count, and a word is seen a cycle after it arrives. The values
+        # come from the buffer itself: an entry counted as present is unchanged there.
+        settled = view.settled_window
+        sums = [Signal(range(c * (2 ** rw - 1) + 1), name=f"run_sum_{i}", reset_less=True)
+                for i in range(c)]
+        m.d.sync += [q.eq(t) for q, t in zip(sums, _prefix_sums(
+            [settled[i * entry:i * entry + rw] for i in range(c)]))]
+        present = [Signal(name=f"present_{i}") for i in range(c)]
+        m.d.sync += [p.eq(view.settled_level >= (i + 1) * entry) for i, p in enumerate(present)]
+        with m.If(self.restart):
+            m.d.sync += [p.eq(0) for p in present]
+        values = [view.window[i * entry + rw:(i + 1) * entry] for i in range(c)]
+        # Every decision compares a prefix sum Q_i with ``room - k`` for a constant k: ``G_i
+        # >= 1`` is ``Q_i < room - i``, ``G_i == 1`` is ``Q_i == room - i - 1``, and the entry
+        # ends on lane ``lane`` when ``Q_i == room - (i + c - lane)``. The marks ``room - k``
+        # are registers, loaded with room. Only the next room subtracts a sum.
+        marks = [Signal(span, name=f"room_less_{k}", init=c - k) for k in range(2 * c)]
         # consumed is a thermometer code: the G_i fall strictly with i, as does present.
         consumed = [Signal(name=f"consumed_{i}") for i in range(c)]
         m.d.comb += [consumed[i].eq(present[i] & (q < marks[i])) for i, q in enumerate(sums)]
@@ -390,13 +437,15 @@ class RLEDecoder(WeightDecoder):
         rooms = [Signal.like(room, name=f"room_after_{t}", reset_less=True)
                  for t in range(c + 1)]
         taken_row = Signal.like(taken, name="taken_row", reset_less=True)
-        with m.If(load):
+        with m.If(view.load):
             m.d.sync += [r.eq(o) for r, o in zip(rooms, options)]
             m.d.sync += taken_row.eq(taken)
+        next_room = _choose(taken_row, rooms)
         with m.If(self.restart):
-            m.d.sync += room.eq(c)
-        with m.Elif(advance):
-            m.d.sync += room.eq(_choose(taken_row, rooms))
+            m.d.sync += [room.eq(c)] + [mark.eq(c - k) for k, mark in enumerate(marks)]
+        with m.Elif(view.advance):
+            m.d.sync += [room.eq(next_room)] + [mark.eq(next_room - k)
+                                                 for k, mark in enumerate(marks)]
         return ok, RowLength(taken, 0, entry, c), lanes
 
 

@@ -118,7 +118,8 @@ class _DecoderReplay:
     cycle, on a stream whose words are always available: in a cycle where no parsed row is
     pending it takes a word if its buffer has room and registers a row if the buffer holds
     the row's ``need`` bits and the FIFO has room; in the next it writes that row to the FIFO,
-    its ``consume`` bits leave the buffer, and no word is taken."""
+    its ``consume`` bits leave the buffer, and no word is taken. The RLE decoder's parse
+    sees a word one cycle after it arrives (its prefix sums are registered)."""
 
     def __init__(self, cfg, stream):
         from ..wire_fields import decoder_buffer_bits, word_width
@@ -132,6 +133,8 @@ class _DecoderReplay:
         self.row = 0           # next row to parse
         self.queued = 0        # decoded rows in the row FIFO
         self.parsed = False    # the next row is registered: it is written in this cycle
+        self.late = cfg.weight_format == "rle"
+        self.fresh = 0         # bits that arrived in the last cycle (unseen if late)
 
     def step(self, ready):
         """One clock cycle with the loader's ``ready``; returns whether a row was taken."""
@@ -141,12 +144,16 @@ class _DecoderReplay:
             self.row += 1
             self.queued += 1
             self.parsed = False
+            self.fresh = 0
         else:
-            self.parsed = (self.row < len(self.need) and self.level >= self.need[self.row]
+            seen = self.level - (self.fresh if self.late else 0)
+            self.parsed = (self.row < len(self.need) and seen >= self.need[self.row]
                            and self.queued < self.fifo_depth)
+            self.fresh = 0
             if self.words_left > 0 and self.level <= self.room:
                 self.level += self.word
                 self.words_left -= 1
+                self.fresh = self.word
         self.queued -= taken
         return taken
 
@@ -155,7 +162,7 @@ class _DecoderReplay:
         stuck_input = self.words_left == 0 or self.level > self.room
         stuck_output = self.queued == self.fifo_depth or self.row >= len(self.need) or \
             self.level < self.need[self.row]
-        return not self.parsed and stuck_input and stuck_output
+        return not self.parsed and not self.fresh and stuck_input and stuck_output
 
 
 def predict_cycles(cfg, m, k, n, w=None):

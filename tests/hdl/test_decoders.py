@@ -77,3 +77,12 @@ def test_decoder_matches_numpy(simulator, config_name, build_root):
     assert len(reports) == len(cases)
     failures = [f"{r['name']}: {r['error']}" for r in reports if not r["passed"]]
     assert not failures, "\n".join(failures[:10])
+
+
+def test_the_cycle_model_knows_which_parse_sees_words_late():
+    """The cycle model replays the RLE decoder's parse one cycle behind the words (its
+    registered prefix sums); every other decoder parses the buffer as it is."""
+    from zeroskip.hdl.decoders import weight_decoder
+
+    for cfg in WIRE_CONFIGS.values():
+        assert weight_decoder(cfg).SEES_WORDS_LATE == (cfg.weight_format == "rle"), cfg
