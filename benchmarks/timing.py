@@ -11,6 +11,7 @@ Usage: python benchmarks/timing.py [--cases NAME ...] [--seeds 3] [--seed-jobs 1
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,8 @@ def run_case(name, seeds, workdir, seed_jobs=1):
         "lut_pe_cols": report["config"]["lut_pe_cols"],
         "throughput": report.get("throughput"),
         "critical_path": timing.get("critical_path"),
+        "placer_timing_weight": timing.get("placer_timing_weight"),
+        "commit": _commit(),
         "seconds": round(time.monotonic() - started, 1),
         "tools": report["tools"],
         "luts_by_block": _luts_by_block(workdir / name, target),
@@ -69,6 +72,20 @@ def run_case(name, seeds, workdir, seed_jobs=1):
     (RESULTS / f"{name.replace(':', '_')}.json").write_text(
         json.dumps(row, indent=2, sort_keys=True) + "\n")
     return row
+
+
+def _commit():
+    """The source tree's commit (with ``-dirty`` when files differ from it), or None."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hdl", "synth",
+                                "models", "zeroskip"], cwd=root, text=True,
+                               capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("-dirty" if dirty else "")
 
 
 def _luts_by_block(workdir, target):
